@@ -1,0 +1,48 @@
+"""fd_bayes: Bayesian causal analysis of small randomised trials in policing and youth violence.
+
+>>> import fd_bayes as fdb
+>>> trial = fdb.example_trial()
+>>> fit = fdb.fit(trial, seed=1)          # doctest: +SKIP
+>>> fit.effects()                          # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("fd_bayes")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
+from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
+from fd_bayes.fit import Fit, fit, load
+from fd_bayes.simulate import (
+    ILLUSTRATIVE_HARM_WEIGHTS,
+    SimulationTruth,
+    example_trial,
+    simulate_trial,
+)
+from fd_bayes.spec import ModelSpec, available_models, load_spec
+from fd_bayes.trial import Trial
+
+__all__ = [
+    "HDI_PROB",
+    "ILLUSTRATIVE_HARM_WEIGHTS",
+    "REDUCTION_THRESHOLDS",
+    "DataError",
+    "DiagnosticsWarning",
+    "FdBayesError",
+    "Fit",
+    "ModelNote",
+    "ModelSpec",
+    "SimulationTruth",
+    "SpecError",
+    "Trial",
+    "__version__",
+    "available_models",
+    "example_trial",
+    "fit",
+    "load",
+    "load_spec",
+    "simulate_trial",
+]

@@ -1,0 +1,360 @@
+"""From (spec + Trial) to a PyMC model, and back from posterior draws to expected counts.
+
+This is the only module that knows the model's algebra. :class:`Design` turns the
+canonical data into index arrays (the only person key it keeps is an integer index);
+:func:`build_model` states the model of ``models/negbin_hier.toml`` in PyMC;
+:func:`expected_counts` recomputes per-person expected yearly counts under treatment
+and under control from posterior draws, which is all the effects layer needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+from scipy.special import gammaln
+
+from fd_bayes.constants import DAYS_PER_YEAR
+from fd_bayes.spec import ModelSpec, Prior
+from fd_bayes.trial import Trial
+
+SEP = " / "
+
+
+@dataclass
+class Design:
+    """Index arrays and labels for one trial (no person identifiers).
+
+    Row-level arrays have length ``n_obs``; ``cells`` has one row per outcome x crime
+    type x age band with the indices of its crime-type x outcome and age band.
+    """
+
+    cell_idx: np.ndarray
+    co_idx: np.ndarray
+    person_idx: np.ndarray
+    x_pre: np.ndarray
+    treated: np.ndarray
+    log_exposure: np.ndarray
+    post_count: np.ndarray
+    cells: pd.DataFrame
+    crime_outcomes: pd.DataFrame
+    age_bands: list[str]
+    outcomes: list[str]
+    n_people: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def coords(self) -> dict[str, list]:
+        return {
+            "obs": list(range(len(self.cell_idx))),
+            "person": list(range(self.n_people)),
+            "cell": list(self.cells["label"]),
+            "crime_outcome": list(self.crime_outcomes["label"]),
+            "age_band": list(self.age_bands),
+            "outcome": list(self.outcomes),
+        }
+
+    @classmethod
+    def from_trial(cls, trial: Trial) -> Design:
+        d = trial.data
+        outcome = d["outcome"].astype(str)
+        crime = d["crime_type"].astype(str)
+        age = d["age_band"].astype(str)
+        co_key = outcome + SEP + crime
+        cell_key = co_key + SEP + age
+        co_labels = list(pd.unique(co_key))
+        cell_labels = list(pd.unique(cell_key))
+        co_idx = pd.Categorical(co_key, categories=co_labels).codes.astype("int64")
+        cell_idx = pd.Categorical(cell_key, categories=cell_labels).codes.astype("int64")
+        # log1p(pre) centred within crime type x outcome: alpha is then the log rate of a
+        # person with a typical baseline, and alpha and beta are nearly uncorrelated.
+        lp = np.log1p(d["pre_count"].to_numpy(float))
+        x_pre = lp - pd.Series(lp).groupby(co_idx).transform("mean").to_numpy()
+        first = pd.DataFrame({"cell": cell_idx, "co": co_idx, "o": outcome, "c": crime, "a": age})
+        first = first.drop_duplicates("cell").sort_values("cell")
+        age_bands = list(trial.age_bands)
+        outcomes = list(trial.outcomes)
+        cells = pd.DataFrame(
+            {
+                "label": cell_labels,
+                "outcome": first["o"].to_numpy(),
+                "crime_type": first["c"].to_numpy(),
+                "age_band": first["a"].to_numpy(),
+                "co_idx": first["co"].to_numpy(),
+                "age_idx": [age_bands.index(a) for a in first["a"]],
+                "outcome_idx": [outcomes.index(o) for o in first["o"]],
+            }
+        )
+        co_first = cells.drop_duplicates("co_idx").sort_values("co_idx")
+        crime_outcomes = pd.DataFrame(
+            {
+                "label": co_labels,
+                "outcome": co_first["outcome"].to_numpy(),
+                "crime_type": co_first["crime_type"].to_numpy(),
+            }
+        )
+        return cls(
+            cell_idx=cell_idx,
+            co_idx=co_idx,
+            person_idx=trial.person_index(),
+            x_pre=x_pre,
+            treated=(d["arm"] == "treatment").to_numpy().astype("int64"),
+            log_exposure=np.log(d["exposure_days"].to_numpy(float) / DAYS_PER_YEAR),
+            post_count=d["post_count"].to_numpy().astype("int64"),
+            cells=cells,
+            crime_outcomes=crime_outcomes,
+            age_bands=age_bands,
+            outcomes=outcomes,
+            n_people=trial.n_people,
+        )
+
+    # -- round trip through InferenceData.constant_data --------------------------------
+    def to_dataset(self) -> xr.Dataset:
+        """The design as an xarray Dataset (stored in ``idata.constant_data``)."""
+        obs = {"obs": np.arange(len(self.cell_idx))}
+        cell = {"cell": list(self.cells["label"])}
+        co = {"crime_outcome": list(self.crime_outcomes["label"])}
+        return xr.Dataset(
+            {
+                "cell_idx": ("obs", self.cell_idx),
+                "co_idx": ("obs", self.co_idx),
+                "person_idx": ("obs", self.person_idx),
+                "x_pre": ("obs", self.x_pre),
+                "treated": ("obs", self.treated),
+                "log_exposure": ("obs", self.log_exposure),
+                "post_count": ("obs", self.post_count),
+                "cell_outcome": ("cell", self.cells["outcome"].astype(str).to_numpy()),
+                "cell_crime_type": ("cell", self.cells["crime_type"].astype(str).to_numpy()),
+                "cell_age_band": ("cell", self.cells["age_band"].astype(str).to_numpy()),
+                "cell_co_idx": ("cell", self.cells["co_idx"].to_numpy().astype("int64")),
+                "co_outcome": ("crime_outcome", self.crime_outcomes["outcome"].to_numpy()),
+                "co_crime_type": ("crime_outcome", self.crime_outcomes["crime_type"].to_numpy()),
+            },
+            coords={**obs, **cell, **co, "age_band": self.age_bands, "outcome": self.outcomes},
+            attrs={"n_people": int(self.n_people)},
+        )
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Design:
+        age_bands = [str(a) for a in ds["age_band"].values]
+        outcomes = [str(o) for o in ds["outcome"].values]
+        cell_age = [str(a) for a in ds["cell_age_band"].values]
+        cell_out = [str(o) for o in ds["cell_outcome"].values]
+        cells = pd.DataFrame(
+            {
+                "label": [str(c) for c in ds["cell"].values],
+                "outcome": cell_out,
+                "crime_type": [str(c) for c in ds["cell_crime_type"].values],
+                "age_band": cell_age,
+                "co_idx": ds["cell_co_idx"].values.astype("int64"),
+                "age_idx": [age_bands.index(a) for a in cell_age],
+                "outcome_idx": [outcomes.index(o) for o in cell_out],
+            }
+        )
+        crime_outcomes = pd.DataFrame(
+            {
+                "label": [str(c) for c in ds["crime_outcome"].values],
+                "outcome": [str(o) for o in ds["co_outcome"].values],
+                "crime_type": [str(c) for c in ds["co_crime_type"].values],
+            }
+        )
+        return cls(
+            cell_idx=ds["cell_idx"].values.astype("int64"),
+            co_idx=ds["co_idx"].values.astype("int64"),
+            person_idx=ds["person_idx"].values.astype("int64"),
+            x_pre=ds["x_pre"].values.astype(float),
+            treated=ds["treated"].values.astype("int64"),
+            log_exposure=ds["log_exposure"].values.astype(float),
+            post_count=ds["post_count"].values.astype("int64"),
+            cells=cells,
+            crime_outcomes=crime_outcomes,
+            age_bands=age_bands,
+            outcomes=outcomes,
+            n_people=int(ds.attrs["n_people"]),
+        )
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Which terms a spec gets on a given design, after degrading gracefully."""
+
+    person_effect: bool
+    baseline: bool
+    treatment: dict[str, str]
+    notes: tuple[str, ...]
+
+
+def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
+    """Drop terms the data cannot identify, and say why in plain words."""
+    notes = []
+    person = spec.terms["person_effect"]
+    if person:
+        rows_per_person = np.bincount(design.person_idx, minlength=design.n_people)
+        if rows_per_person.max() <= 1:
+            person = False
+            notes.append(
+                "Person effect left out: every person has a single row (one crime type and "
+                "one outcome), so a person effect cannot be told apart from the "
+                "negative-binomial dispersion."
+            )
+    levels = {
+        "crime": len(design.crime_outcomes),
+        "outcome": len(design.outcomes),
+        "age": len(design.age_bands),
+        "cell": len(design.cells),
+    }
+    treatment = dict(spec.treatment)
+    what = {
+        "crime": "crime-type x outcome",
+        "outcome": "outcome",
+        "age": "age-band",
+        "cell": "cell",
+    }
+    for term, n in levels.items():
+        if treatment[term] != "none" and n < 2:
+            treatment[term] = "none"
+            notes.append(f"Treatment {what[term]} term left out: there is only one level.")
+    # The cell term adds nothing when cells coincide with another grouping.
+    if treatment["cell"] != "none" and (
+        len(design.cells) in (len(design.crime_outcomes), len(design.age_bands))
+    ):
+        treatment["cell"] = "none"
+        notes.append(
+            "Treatment cell term left out: cells coincide with the crime-type or age-band grouping."
+        )
+    return Structure(person, spec.terms["baseline"], treatment, tuple(notes))
+
+
+def negbin_loglik(y: np.ndarray, eta, log_phi):
+    """Sum of NB2 log-probabilities of counts ``y`` with log mean ``eta``, log shape ``log_phi``.
+
+    Written out instead of ``pm.NegativeBinomial`` for speed and for stability as the
+    shape phi grows (the Poisson limit), where differences of ``gammaln`` lose all
+    precision. With ``s = log(1 + mu / phi) = softplus(eta - log phi)``:
+
+        log p(y) = sum_{k<y} log1p(k / phi) - log(y!) - phi * s + y * (eta - s)
+
+    The first sum has one term per event beyond the first of each row (counts are
+    small), expanded once from the data. Equal to PyMC's NegativeBinomial logp (tested).
+    """
+    y = np.asarray(y).astype("int64")
+    s = pt.softplus(eta - log_phi)
+    phi = pt.exp(log_phi)
+    pos = np.flatnonzero(y > 0)
+    ll = -(phi * s).sum() + (y[pos] * (eta[pos] - s[pos])).sum()
+    reps = np.maximum(y - 1, 0)
+    if reps.sum() > 0:
+        row = np.repeat(np.arange(len(y)), reps)
+        start = np.repeat(np.cumsum(reps) - reps, reps)
+        k = (np.arange(reps.sum()) - start + 1).astype(float)
+        ll = ll + pt.log1p(k / phi[row]).sum()
+    return ll - float(gammaln(y + 1.0).sum())
+
+
+def poisson_loglik(y: np.ndarray, eta):
+    """Sum of Poisson log-probabilities of counts ``y`` with log mean ``eta``."""
+    y = np.asarray(y, dtype=float)
+    return (y * eta - pt.exp(eta)).sum() - float(gammaln(y + 1.0).sum())
+
+
+def _rv(name: str, prior: Prior, **kwargs):
+    dist = getattr(pm, prior.dist)
+    return dist(name, **prior.params, **kwargs)
+
+
+def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
+    """State the spec's model for this design in PyMC (nothing is compiled or sampled)."""
+    structure = resolve_structure(spec, design)
+    p = spec.priors
+    with pm.Model(coords=design.coords) as model:
+        cell_idx = pm.Data("cell_idx", design.cell_idx, dims="obs")
+        co_idx = pm.Data("co_idx", design.co_idx, dims="obs")
+        person_idx = pm.Data("person_idx", design.person_idx, dims="obs")
+        x_pre = pm.Data("x_pre", design.x_pre, dims="obs")
+        treated = pm.Data("treated", design.treated, dims="obs")
+        log_exposure = pm.Data("log_exposure", design.log_exposure, dims="obs")
+
+        cell_co = design.cells["co_idx"].to_numpy()
+        cell_age = design.cells["age_idx"].to_numpy()
+        cell_out = design.cells["outcome_idx"].to_numpy()
+
+        theta = _rv("effect_overall", p["effect_overall"])
+        t = structure.treatment
+        if t["crime"] == "pooled":
+            sd = _rv("crime_sd", p["crime_sd"])
+            z = pm.Normal("z_crime", 0.0, 1.0, dims="crime_outcome")
+            theta = theta + (sd * z)[cell_co]
+        if t["outcome"] == "fixed":
+            theta = theta + _rv("outcome_effect", p["outcome_effect"], dims="outcome")[cell_out]
+        elif t["outcome"] == "pooled":
+            sd = _rv("outcome_sd", p["outcome_sd"])
+            theta = theta + (sd * pm.Normal("z_outcome", 0.0, 1.0, dims="outcome"))[cell_out]
+        if t["age"] == "fixed":
+            theta = theta + _rv("age_effect", p["age_effect"], dims="age_band")[cell_age]
+        elif t["age"] == "pooled":
+            sd = _rv("age_sd", p["age_sd"])
+            theta = theta + (sd * pm.Normal("z_age", 0.0, 1.0, dims="age_band"))[cell_age]
+        if t["cell"] == "pooled":
+            sd = _rv("cell_sd", p["cell_sd"])
+            theta = theta + sd * pm.Normal("z_cell", 0.0, 1.0, dims="cell")
+        elif t["cell"] == "fixed":
+            theta = theta + _rv("cell_effect", p["cell_effect"], dims="cell")
+        theta = pm.Deterministic("theta", theta * np.ones(len(design.cells)), dims="cell")
+
+        alpha = _rv("intercept", p["intercept"], dims="cell")
+        eta = alpha[cell_idx] + theta[cell_idx] * treated + log_exposure
+        if structure.baseline:
+            beta = _rv("baseline_slope", p["baseline_slope"], dims="crime_outcome")
+            eta = eta + beta[co_idx] * x_pre
+        if structure.person_effect:
+            sd = _rv("person_sd", p["person_sd"])
+            z = pm.Normal("z_person", 0.0, 1.0, dims="person")
+            eta = eta + (sd * z)[person_idx]
+        y = design.post_count
+        if spec.family == "negbin":
+            inv = _rv("inv_sqrt_dispersion", p["inv_sqrt_dispersion"], dims="crime_outcome")
+            pm.Deterministic("dispersion", 1.0 / inv**2, dims="crime_outcome")
+            loglik = negbin_loglik(y, eta, -2.0 * pt.log(inv)[co_idx])
+        else:
+            loglik = poisson_loglik(y, eta)
+        pm.Potential("loglik", loglik)
+    return model, structure
+
+
+def baseline_log_rate(posterior: xr.Dataset, design: Design, rows: np.ndarray) -> np.ndarray:
+    """Log expected yearly count under control for the given rows, per draw.
+
+    Returns an array (draws, len(rows)): alpha + beta * x + u, without the treatment
+    term and without the exposure offset (rates are per person-year).
+    """
+    stack = {"draw_all": ("chain", "draw")}
+
+    def draws(name: str) -> np.ndarray:
+        return posterior[name].stack(stack).transpose("draw_all", ...).values
+
+    eta = draws("intercept")[:, design.cell_idx[rows]]
+    if "baseline_slope" in posterior:
+        eta = eta + draws("baseline_slope")[:, design.co_idx[rows]] * design.x_pre[rows]
+    if "z_person" in posterior:
+        u = draws("person_sd")[:, None] * draws("z_person")
+        eta = eta + u[:, design.person_idx[rows]]
+    return eta
+
+
+def expected_counts(
+    posterior: xr.Dataset, design: Design, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected yearly counts of ``rows`` under treatment and under control, per draw.
+
+    Returns ``(mu_treat, mu_control)``, each an array (draws, len(rows)). These are the
+    potential outcomes that g-computation sums.
+    """
+    eta0 = baseline_log_rate(posterior, design, rows)
+    theta = posterior["theta"].stack(draw_all=("chain", "draw")).transpose("draw_all", ...)
+    theta_rows = theta.values[:, design.cell_idx[rows]]
+    mu0 = np.exp(eta0)
+    return mu0 * np.exp(theta_rows), mu0

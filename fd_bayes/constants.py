@@ -1,0 +1,47 @@
+"""Every default the package uses, in one place.
+
+Change a default here and nowhere else: the interval probability, the reduction
+thresholds, the diagnostic thresholds and the disclosure threshold are read from this
+module by every function that needs them (CausalPy#889 shows what happens when an
+interval default drifts through ``**kwargs``). ``tests/unit/test_constants.py`` guards
+the values.
+"""
+
+from __future__ import annotations
+
+#: Probability mass of every reported credible interval (highest-density interval).
+HDI_PROB: float = 0.95
+
+#: Reductions whose probabilities are reported besides P(RR < 1): P(RR < 1 - t).
+REDUCTION_THRESHOLDS: tuple[float, ...] = (0.25, 0.50)
+
+#: Diagnostics: warn when any R-hat exceeds this ...
+RHAT_MAX: float = 1.01
+#: ... or any bulk/tail effective sample size is below this ...
+ESS_MIN: float = 400.0
+#: ... or there is any divergent transition.
+DIVERGENCES_MAX: int = 0
+
+#: Exported tables suppress counts from cells with fewer people than this.
+DISCLOSURE_THRESHOLD: int = 5
+
+#: Follow-up length that rates are expressed per (days).
+DAYS_PER_YEAR: float = 365.0
+
+#: Default exposure (days at risk in follow-up) when the column is absent.
+DEFAULT_EXPOSURE_DAYS: float = 365.0
+
+#: Default outcome when the column is absent.
+DEFAULT_OUTCOME: str = "offending"
+
+#: The two arm labels of the canonical format.
+ARMS: tuple[str, str] = ("treatment", "control")
+
+#: Default model in the catalogue.
+DEFAULT_MODEL: str = "negbin_hier"
+
+#: Default MCMC settings.
+DEFAULT_DRAWS: int = 1000
+DEFAULT_TUNE: int = 1000
+DEFAULT_CHAINS: int = 4
+DEFAULT_TARGET_ACCEPT: float = 0.9

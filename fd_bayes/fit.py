@@ -1,0 +1,356 @@
+"""Fitting a model to a trial, and the Fit that holds the result.
+
+:func:`fit` is the one place where sampling happens: nothing samples at import or in a
+constructor. A :class:`Fit` wraps an ``arviz.InferenceData`` whose ``constant_data``
+holds the design (integer person index only, never a person identifier) and whose
+posterior attributes record the spec, the seed, the sampler, the data hash and the
+package version, so that a saved fit can be re-read and reported without the data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from fd_bayes import inference_data as infd
+from fd_bayes.build import Design, build_model, expected_counts, resolve_structure
+from fd_bayes.constants import (
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_MODEL,
+    DEFAULT_TARGET_ACCEPT,
+    DEFAULT_TUNE,
+    HDI_PROB,
+)
+from fd_bayes.effects import effects_table
+from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote
+from fd_bayes.sampling import run_nuts
+from fd_bayes.spec import ModelSpec, load_spec, spec_from_dict
+from fd_bayes.trial import Trial
+
+PRIOR_PREDICTIVE_DRAWS = 500
+
+
+def _version() -> str:
+    from fd_bayes import __version__
+
+    return __version__
+
+
+class Fit:
+    """A fitted model: posterior draws plus everything needed to report them.
+
+    Create with :func:`fd_bayes.fit` or :func:`fd_bayes.load`.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Groups ``posterior``, ``sample_stats``, ``prior``, ``prior_predictive``,
+        ``posterior_predictive``, ``observed_data`` and ``constant_data`` (the design).
+    spec : ModelSpec
+        The model specification that was fitted.
+    design : Design
+        Index arrays and labels of the data (no person identifiers).
+    """
+
+    def __init__(self, idata, spec: ModelSpec, design: Design):
+        self.idata = idata
+        self.spec = spec
+        self.design = design
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def info(self) -> dict:
+        """Provenance: spec name and hash, seed, sampler, data hash, version, timings."""
+        a = self.idata.posterior.attrs
+        keys = (
+            "fd_bayes_version",
+            "model",
+            "spec_hash",
+            "seed",
+            "sampler",
+            "data_hash",
+            "trial_name",
+            "draws",
+            "tune",
+            "chains",
+            "target_accept",
+            "compile_seconds",
+            "sampling_seconds",
+        )
+        return {k: a[k] for k in keys if k in a}
+
+    @property
+    def notes(self) -> list[str]:
+        """Plain-language notes on how the model was adapted to the data."""
+        return list(json.loads(self.idata.posterior.attrs.get("notes", "[]")))
+
+    @property
+    def harm_weights(self) -> dict[str, float] | None:
+        raw = self.idata.posterior.attrs.get("harm_weights", "")
+        return json.loads(raw) if raw else None
+
+    # -- results ------------------------------------------------------------------------
+    def diagnostics(self) -> dict:
+        """``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences`` (and sizes)."""
+        return dict(self._diagnostics)
+
+    @cached_property
+    def _diagnostics(self) -> dict:
+        return infd.diagnostics(self.idata)
+
+    def diagnostic_problems(self) -> list[str]:
+        """Plain-language statements of every failed diagnostic (empty when all pass)."""
+        return infd.diagnostic_problems(self._diagnostics)
+
+    @cached_property
+    def _potential_outcomes(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        d = self.design
+        rows = np.flatnonzero(d.treated == 1)
+        mu1, mu0 = expected_counts(self.idata.posterior, d, rows)
+        return mu1, mu0, self._row_labels(rows)
+
+    def _row_labels(self, rows: np.ndarray) -> pd.DataFrame:
+        d = self.design
+        cells = d.cells.iloc[d.cell_idx[rows]]
+        return pd.DataFrame(
+            {
+                "person": d.person_idx[rows],
+                "arm": np.where(d.treated[rows] == 1, "treatment", "control"),
+                "outcome": cells["outcome"].to_numpy(),
+                "crime_type": cells["crime_type"].to_numpy(),
+                "age_band": cells["age_band"].to_numpy(),
+                "post_count": d.post_count[rows],
+            }
+        )
+
+    def effects(self, prob: float = HDI_PROB, harm_weights=None) -> pd.DataFrame:
+        """The effects table: one row per estimate.
+
+        Parameters
+        ----------
+        prob : float
+            Probability of the highest-density intervals (default 0.95).
+        harm_weights : mapping crime type -> weight, optional
+            Adds ``harm`` rows (harm-weighted g-computed rate ratios). Defaults to the
+            weights the trial carried, if any; pass ``{}`` to leave harm out.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``level`` (cell, crime_type, age_band, overall, harm), ``outcome``,
+            ``crime_type``, ``age_band`` ("all" where collapsed), ``rr_median``,
+            ``rr_mean``, ``rr_lower``, ``rr_upper``, ``reduction_median``,
+            ``p_reduction`` = P(RR < 1), ``p_reduction_25`` = P(RR < 0.75),
+            ``p_reduction_50`` = P(RR < 0.5), ``offences_prevented_per_100`` (per 100
+            treated people per year, with ``prevented_lower``/``prevented_upper``),
+            ``n_treatment``, ``n_control``, ``events_treatment``, ``events_control``
+            and ``note``.
+        """
+        if harm_weights is None:
+            harm_weights = self.harm_weights
+        if harm_weights:
+            missing = sorted(set(self.design.cells["crime_type"]) - set(harm_weights))
+            if missing:
+                raise FdBayesError(f"harm weights missing for crime type(s) {missing}")
+        mu1, mu0, rows = self._potential_outcomes
+        counts = self._row_labels(np.arange(len(self.design.cell_idx)))
+        return effects_table(mu1, mu0, rows, counts, prob=prob, harm_weights=harm_weights)
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fit to a netCDF file (ArviZ can open it). No person identifiers."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        infd.to_netcdf(self.idata, path)
+        return path
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (
+            f"Fit(model={i.get('model')!r}, sampler={i.get('sampler')!r}, "
+            f"chains={i.get('chains')}, draws={i.get('draws')}, seed={i.get('seed')})"
+        )
+
+
+def load(path: str | Path) -> Fit:
+    """Read a fit written by :meth:`Fit.save`."""
+    path = Path(path)
+    if not path.exists():
+        raise FdBayesError(f"no saved fit at {path}")
+    idata = infd.from_netcdf(path)
+    attrs = idata.posterior.attrs
+    if "spec_json" not in attrs:
+        raise FdBayesError(f"{path} is not a fit saved by fd_bayes")
+    spec = spec_from_dict(json.loads(attrs["spec_json"]), source=attrs.get("spec_source", ""))
+    return Fit(idata, spec, Design.from_dataset(idata.constant_data))
+
+
+def fit(
+    trial: Trial,
+    model: str | Path | ModelSpec = DEFAULT_MODEL,
+    *,
+    draws: int = DEFAULT_DRAWS,
+    tune: int = DEFAULT_TUNE,
+    chains: int = DEFAULT_CHAINS,
+    seed: int | None = None,
+    sampler: str = "auto",
+    target_accept: float = DEFAULT_TARGET_ACCEPT,
+    priors: dict | None = None,
+    progress: bool = True,
+    cores: int | None = None,
+) -> Fit:
+    """Fit a model from the catalogue (or a spec file) to a trial.
+
+    Parameters
+    ----------
+    trial : Trial
+    model : str, path or ModelSpec
+        A catalogue name (``fd-bayes models`` lists them) or a path to a TOML spec.
+    draws, tune, chains : int
+        Posterior draws per chain after ``tune`` warm-up iterations.
+    seed : int, optional
+        Random seed. The same seed gives an identical effects table. When omitted a
+        seed is drawn and recorded in ``fit.info``, so the fit can be repeated.
+    sampler : {"auto", "nutpie", "pymc", "numpyro"}
+    target_accept : float
+        NUTS target acceptance rate; raise it (0.95, 0.99) if there are divergences.
+    priors : dict, optional
+        Overrides of the spec's priors, ``{"effect_overall": {"dist": "Normal", "mu": 0,
+        "sigma": 0.3}}``.
+    progress : bool
+        Show the sampler's progress bar.
+
+    Returns
+    -------
+    Fit
+
+    Warns
+    -----
+    DiagnosticsWarning
+        When R-hat > 1.01, an ESS < 400 or any divergence.
+    ModelNote
+        When a term the spec asks for cannot be identified and was left out.
+    """
+    if not isinstance(trial, Trial):
+        raise TypeError(f"fit() needs a Trial, got {type(trial).__name__}")
+    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    spec = load_spec(model).with_priors(priors)
+    design = Design.from_trial(trial)
+    pm_model, structure = build_model(spec, design)
+    for note in structure.notes:
+        if note.startswith("Person effect"):
+            warnings.warn(note, ModelNote, stacklevel=2)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+    sampler_seed, prior_seed, ppc_seed = np.random.SeedSequence(seed).generate_state(3)
+    result = run_nuts(
+        pm_model,
+        sampler=sampler,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=int(sampler_seed % (2**31)),
+        target_accept=target_accept,
+        progress=progress,
+        cores=cores,
+    )
+    idata = result.idata
+    prior = sample_prior(pm_model, PRIOR_PREDICTIVE_DRAWS, int(prior_seed % (2**31)))
+    prior_pred = posterior_predictive(prior, design, spec.family, prior_seed + 1)
+    post_pred = posterior_predictive(idata.posterior, design, spec.family, ppc_seed)
+    observed = xr.Dataset(
+        {"y": ("obs", design.post_count)}, coords={"obs": np.arange(len(design.post_count))}
+    )
+    infd.add_groups(
+        idata,
+        {
+            "prior": prior,
+            "prior_predictive": prior_pred,
+            "posterior_predictive": post_pred,
+            "observed_data": observed,
+            "constant_data": design.to_dataset(),
+        },
+    )
+    idata.posterior.attrs.update(
+        {
+            "fd_bayes_version": _version(),
+            "model": spec.name,
+            "spec_hash": spec.content_hash,
+            "spec_json": json.dumps(spec.to_dict()),
+            "spec_source": spec.source,
+            "seed": int(seed),
+            "sampler": result.sampler,
+            "draws": int(draws),
+            "tune": int(tune),
+            "chains": int(chains),
+            "target_accept": float(target_accept),
+            "compile_seconds": float(result.compile_seconds),
+            "sampling_seconds": float(result.sampling_seconds),
+            "data_hash": trial.data_hash(),
+            "trial_name": trial.name,
+            "notes": json.dumps(list(structure.notes)),
+            "harm_weights": json.dumps(trial.harm_weights) if trial.harm_weights else "",
+        }
+    )
+    out = Fit(idata, spec, design)
+    problems = out.diagnostic_problems()
+    if problems:
+        warnings.warn(
+            "The sampler's diagnostics failed, do not report these results yet: "
+            + " ".join(problems),
+            DiagnosticsWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def sample_prior(pm_model: pm.Model, draws: int, seed: int) -> xr.Dataset:
+    """Draws of every parameter from the prior (the likelihood potential is ignored)."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Potential", category=UserWarning)
+            prior = pm.sample_prior_predictive(draws=draws, model=pm_model, random_seed=seed)
+    finally:
+        logger.setLevel(level)
+    return prior.prior
+
+
+def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:
+    """Replicated follow-up counts for every row, one set per posterior draw."""
+    rows = np.arange(len(design.cell_idx))
+    mu1, mu0 = expected_counts(posterior, design, rows)
+    mu = np.where(design.treated == 1, mu1, mu0) * np.exp(design.log_exposure)
+    rng = np.random.default_rng(seed)
+    if family == "negbin":
+        phi = posterior["dispersion"].stack(s=("chain", "draw")).transpose("s", ...).values
+        phi = phi[:, design.co_idx]
+        y = rng.negative_binomial(phi, phi / (phi + mu))
+    else:
+        y = rng.poisson(mu)
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    y = y.reshape(n_chain, n_draw, -1).astype("int32")
+    return xr.Dataset(
+        {"y": (("chain", "draw", "obs"), y)},
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            "obs": rows,
+        },
+    )
+
+
+__all__ = ["Fit", "fit", "load", "posterior_predictive", "resolve_structure"]

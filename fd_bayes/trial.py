@@ -1,0 +1,467 @@
+"""The trial data layer: the canonical long format, validated.
+
+One row per person x crime type x outcome (see ``docs/data.md``):
+
+============== =====================================================================
+column         meaning
+============== =====================================================================
+person_id      string; never exported (fits keep an integer index only)
+arm            ``treatment`` or ``control``
+age_band       string, e.g. ``11-17``; optional, default ``all``
+crime_type     string, e.g. ``knife``
+outcome        string; optional, default ``offending`` (also ``victimisation``)
+pre_count      int >= 0, count in the 12 months before randomisation
+post_count     int >= 0, count in the follow-up
+exposure_days  float > 0, days at risk in follow-up; optional, default 365
+trial          optional trial/site id when pooling trials
+============== =====================================================================
+
+Everything that can be wrong with such a table raises :class:`~fd_bayes.DataError`
+naming the column, showing up to five offending rows and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fd_bayes.constants import ARMS, DAYS_PER_YEAR, DEFAULT_EXPOSURE_DAYS, DEFAULT_OUTCOME
+from fd_bayes.errors import DataError
+
+REQUIRED = ("person_id", "arm", "crime_type", "pre_count", "post_count")
+OPTIONAL_DEFAULTS: dict[str, object] = {
+    "age_band": "all",
+    "outcome": DEFAULT_OUTCOME,
+    "exposure_days": DEFAULT_EXPOSURE_DAYS,
+    "trial": None,
+}
+CANONICAL = (
+    "person_id",
+    "arm",
+    "age_band",
+    "crime_type",
+    "outcome",
+    "pre_count",
+    "post_count",
+    "exposure_days",
+    "trial",
+)
+#: Short names accepted by :meth:`Trial.from_counts` for the canonical columns.
+ALIASES = {
+    "person": "person_id",
+    "id": "person_id",
+    "age": "age_band",
+    "crime": "crime_type",
+    "pre": "pre_count",
+    "post": "post_count",
+    "exposure": "exposure_days",
+    "site": "trial",
+}
+#: The keys that identify one row.
+KEY = ("trial", "person_id", "crime_type", "outcome")
+#: The dimensions of a treatment-effect cell.
+CELL = ("outcome", "crime_type", "age_band")
+MAX_SHOWN = 5
+
+
+def _show(rows: pd.DataFrame, columns: list[str] | None = None) -> str:
+    """Render the first offending rows (index = 0-based row number in the input)."""
+    shown = rows if columns is None else rows[[c for c in columns if c in rows.columns]]
+    more = len(rows) - MAX_SHOWN
+    text = shown.head(MAX_SHOWN).to_string(max_colwidth=30)
+    suffix = f"\n  ... and {more} more row(s)" if more > 0 else ""
+    return "\n  " + text.replace("\n", "\n  ") + suffix
+
+
+def _fail(column: str, problem: str, rows: pd.DataFrame | None, fix: str, cols=None) -> None:
+    shown = "" if rows is None or rows.empty else f"; first offending rows:{_show(rows, cols)}"
+    raise DataError(f"column '{column}': {problem}{shown}\nFix: {fix}")
+
+
+def _count_column(df: pd.DataFrame, column: str) -> pd.Series:
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad_text = values.isna() & raw.notna()
+    if bad_text.any():
+        _fail(column, "values that are not numbers", df[bad_text], "counts must be integers >= 0")
+    if values.isna().any():
+        _fail(
+            column,
+            "missing values",
+            df[values.isna()],
+            "a person with no recorded events has count 0, not a blank; fill the blanks",
+        )
+    values = values.astype(float)
+    if (values < 0).any():
+        _fail(column, "negative counts", df[values < 0], "counts must be integers >= 0")
+    non_int = values != np.round(values)
+    if non_int.any():
+        _fail(
+            column,
+            "non-integer counts",
+            df[non_int],
+            "counts are numbers of events; round or correct them (harm-weighted scores are "
+            "derived by the model from counts and harm weights, not given as counts)",
+        )
+    return values.astype("int64")
+
+
+def _validate(df: pd.DataFrame) -> pd.DataFrame:
+    if df.shape[0] == 0:
+        raise DataError(
+            "the data are empty (no rows)\nFix: pass a table with one row per person x crime "
+            "type x outcome (see docs/data.md)"
+        )
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"column '{missing[0]}': missing (required columns missing: {', '.join(missing)}; "
+            f"columns present: {', '.join(map(str, df.columns))})\nFix: rename your columns or "
+            f"map them, e.g. Trial.from_counts(df, person_id='id', post_count='n_after')"
+        )
+    out = pd.DataFrame(index=df.index)
+    for col in ("person_id", "arm", "crime_type", "age_band", "outcome", "trial"):
+        if col not in df.columns:
+            default = OPTIONAL_DEFAULTS[col]
+            out[col] = "" if default is None else str(default)
+            continue
+        if df[col].isna().any():
+            _fail(col, "missing values", df[df[col].isna()], f"fill in '{col}' for every row")
+        out[col] = df[col].astype(str).str.strip()
+        empty = out[col] == ""
+        if empty.any():
+            _fail(col, "empty strings", df[empty], f"fill in '{col}' for every row")
+    out["arm"] = out["arm"].str.lower()
+    bad_arm = ~out["arm"].isin(ARMS)
+    if bad_arm.any():
+        values = sorted(out.loc[bad_arm, "arm"].unique())[:5]
+        _fail(
+            "arm",
+            f"values other than 'treatment'/'control': {values}",
+            df[bad_arm],
+            "recode the arm column to 'treatment' and 'control'",
+        )
+    out["pre_count"] = _count_column(df, "pre_count")
+    out["post_count"] = _count_column(df, "post_count")
+    if "exposure_days" in df.columns:
+        exp = pd.to_numeric(df["exposure_days"], errors="coerce").astype(float)
+        bad = exp.isna() | ~np.isfinite(exp) | (exp <= 0)
+        if bad.any():
+            _fail(
+                "exposure_days",
+                "missing, non-numeric or non-positive exposure",
+                df[bad],
+                "exposure_days is the number of days at risk in follow-up and must be > 0; "
+                "drop people with no time at risk (e.g. in custody all year) and say so",
+            )
+        out["exposure_days"] = exp
+    else:
+        out["exposure_days"] = float(DEFAULT_EXPOSURE_DAYS)
+
+    for attr, what in (("arm", "arms"), ("age_band", "age bands")):
+        per_person = out.groupby(["trial", "person_id"])[attr].nunique()
+        clash = per_person[per_person > 1]
+        if len(clash):
+            ids = set(clash.index.get_level_values("person_id"))
+            rows = df[out["person_id"].isin(ids)]
+            _fail(
+                attr,
+                f"{len(clash)} person(s) appear in more than one of the {what}",
+                rows,
+                f"each person belongs to exactly one of the {what}; correct the records",
+            )
+    dup = out.duplicated(list(KEY), keep=False)
+    if dup.any():
+        _fail(
+            "person_id",
+            "duplicate person x crime type x outcome rows",
+            df[dup],
+            "aggregate to one row per person, crime type and outcome (sum the counts)",
+        )
+    _check_grid(out, df)
+    _check_strata(out)
+    return out
+
+
+def _check_grid(out: pd.DataFrame, df: pd.DataFrame) -> None:
+    """Every person has a row for every crime type x outcome of their trial."""
+    for _, part in out.groupby("trial", sort=False):
+        n_types = part.groupby(["crime_type", "outcome"]).ngroups
+        per_person = part.groupby("person_id").size()
+        short = per_person[per_person < n_types]
+        if len(short):
+            rows = df.loc[part.index[part["person_id"].isin(short.index)]]
+            _fail(
+                "crime_type",
+                f"{len(short)} person(s) lack rows for some crime type x outcome "
+                f"combinations ({n_types} expected per person)",
+                rows,
+                "add the missing rows with pre_count = post_count = 0 (a missing row is not "
+                "assumed to be zero), or call Trial.from_counts(..., fill_missing=True)",
+            )
+
+
+def _check_strata(out: pd.DataFrame) -> None:
+    arms = out.groupby(["trial", *CELL])["arm"].agg(lambda s: frozenset(s))
+    lacking = arms[arms.map(len) < 2]
+    if len(lacking):
+        shown = lacking.map(lambda s: f"only {next(iter(s))}").rename("arms").reset_index()
+        shown = shown.drop(columns="trial") if (shown["trial"] == "").all() else shown
+        _fail(
+            "arm",
+            "a stratum (outcome x crime type x age band) with no treated or no control people",
+            shown,
+            "every stratum needs people in both arms; merge sparse age bands or check the arm "
+            "coding",
+        )
+
+
+def _fill_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """Add zero-count rows for person x crime type x outcome combinations absent from df.
+
+    Added rows take the person's arm, age band and (largest) exposure; rows that were
+    present are kept exactly as given and validated as usual afterwards.
+    """
+    people = df.groupby(["trial", "person_id"], sort=False).agg(
+        arm=("arm", "first"),
+        age_band=("age_band", "first"),
+        person_exposure=("exposure_days", "max"),
+    )
+    combos = df[["trial", "crime_type", "outcome"]].drop_duplicates()
+    grid = people.reset_index().merge(combos, on="trial")
+    present = df[[*KEY, "pre_count", "post_count", "exposure_days"]]
+    merged = grid.merge(present, on=list(KEY), how="left", indicator=True)
+    added = merged.pop("_merge") == "left_only"
+    merged.loc[added, ["pre_count", "post_count"]] = 0
+    merged.loc[added, "exposure_days"] = merged.loc[added, "person_exposure"]
+    return merged.drop(columns="person_exposure")
+
+
+def _as_category(values: pd.Series) -> pd.Categorical:
+    """Categories in order of first appearance (keeps the user's ordering)."""
+    return pd.Categorical(values, categories=list(pd.unique(values)))
+
+
+class Trial:
+    """A validated trial in the canonical long format.
+
+    Construct with :meth:`from_counts`, :meth:`read_csv` or
+    :func:`fd_bayes.example_trial`; the constructor itself only stores an
+    already-validated frame. Nothing here fits or samples.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The validated canonical frame (categorical string columns, int counts).
+    name : str
+        A label used in reports.
+    harm_weights : dict or None
+        Optional crime-type harm weights carried along for reports.
+    """
+
+    def __init__(self, data: pd.DataFrame, name: str = "trial", harm_weights=None):
+        self.data = data
+        self.name = name
+        self.harm_weights = dict(harm_weights) if harm_weights else None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_counts(
+        cls,
+        df: pd.DataFrame,
+        *,
+        name: str = "trial",
+        fill_missing: bool = False,
+        harm_weights: Mapping[str, float] | None = None,
+        **column_map: str,
+    ) -> Trial:
+        """Validate a long table of counts and return a Trial.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per person x crime type x outcome.
+        name : str
+            A label for reports.
+        fill_missing : bool
+            Add zero-count rows for person x crime type x outcome combinations that
+            are absent. Off by default: a missing row is an error, not silently zero.
+        harm_weights : mapping, optional
+            Crime type -> harm weight, kept for the harm estimand.
+        **column_map : str
+            Canonical name (or short alias: ``person``, ``crime``, ``pre``, ``post``,
+            ``exposure``, ``age``, ``site``) = the column's name in ``df``.
+
+        Examples
+        --------
+        >>> import pandas as pd, fd_bayes as fdb
+        >>> df = pd.DataFrame({"id": ["a", "b"], "arm": ["treatment", "control"],
+        ...     "crime_type": "knife", "pre_count": [2, 1], "post_count": [0, 1]})
+        >>> fdb.Trial.from_counts(df, person="id").n_people
+        2
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        rename: dict[str, str] = {}
+        for canonical, theirs in column_map.items():
+            target = ALIASES.get(canonical, canonical)
+            if target not in CANONICAL:
+                raise DataError(
+                    f"unknown column mapping '{canonical}={theirs}'\nFix: map one of "
+                    f"{', '.join(CANONICAL)} (or aliases {', '.join(ALIASES)})"
+                )
+            if theirs not in df.columns:
+                raise DataError(
+                    f"column '{theirs}': not in the data (mapped to '{target}'); columns "
+                    f"present: {', '.join(map(str, df.columns))}\nFix: correct the mapping"
+                )
+            rename[theirs] = target
+        raw = df.rename(columns=rename).reset_index(drop=True)
+        if fill_missing and raw.shape[0]:
+            partial = _validate_partial(raw)
+            raw = _fill_missing(partial)
+        out = _validate(raw)
+        for col in ("trial", "outcome", "crime_type", "age_band", "arm"):
+            out[col] = _as_category(out[col])
+        out["arm"] = out["arm"].cat.set_categories(list(ARMS))
+        out = out[list(CANONICAL)].reset_index(drop=True)
+        if harm_weights is not None:
+            _check_harm_weights(harm_weights, out)
+        return cls(out, name=name, harm_weights=harm_weights)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, **kwargs) -> Trial:
+        """Read a CSV in the canonical format (keyword arguments as in :meth:`from_counts`)."""
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"file not found: {path}\nFix: check the path")
+        try:
+            df = pd.read_csv(path, dtype={"person_id": str, "trial": str})
+        except pd.errors.EmptyDataError:
+            raise DataError(
+                f"the file {path} is empty\nFix: export the counts with a header row"
+            ) from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(
+                f"could not read {path} as CSV: {exc}\nFix: save as UTF-8 CSV"
+            ) from None
+        kwargs.setdefault("name", path.stem)
+        return cls.from_counts(df, **kwargs)
+
+    # -- views --------------------------------------------------------------------------
+    @property
+    def crime_types(self) -> list[str]:
+        return list(self.data["crime_type"].cat.categories)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return list(self.data["outcome"].cat.categories)
+
+    @property
+    def age_bands(self) -> list[str]:
+        return list(self.data["age_band"].cat.categories)
+
+    @property
+    def trials(self) -> list[str]:
+        return list(self.data["trial"].cat.categories)
+
+    @property
+    def people(self) -> pd.DataFrame:
+        """One row per person: trial, person_id, arm, age_band (still identifiable)."""
+        return (
+            self.data.drop_duplicates(["trial", "person_id"])[
+                ["trial", "person_id", "arm", "age_band"]
+            ]
+            .reset_index(drop=True)
+            .astype({"arm": str, "age_band": str, "trial": str})
+        )
+
+    @property
+    def n_people(self) -> int:
+        return int(self.data.groupby(["trial", "person_id"], observed=True).ngroups)
+
+    @property
+    def n_treated(self) -> int:
+        return int((self.people["arm"] == "treatment").sum())
+
+    def person_index(self) -> np.ndarray:
+        """Integer person index per row (0..n_people-1), the only person key fits keep."""
+        keys = self.data["trial"].astype(str) + "\x1f" + self.data["person_id"].astype(str)
+        codes, _ = pd.factorize(keys)
+        return codes.astype("int64")
+
+    def data_hash(self) -> str:
+        """SHA-256 of the canonical data (order-independent), recorded in every fit."""
+        canon = self.data.astype(
+            {c: str for c in ("trial", "arm", "age_band", "crime_type", "outcome")}
+        )
+        canon = canon.sort_values(list(KEY)).reset_index(drop=True)
+        return hashlib.sha256(canon.to_csv(index=False).encode()).hexdigest()
+
+    def summary(self) -> pd.DataFrame:
+        """Descriptive counts per arm x outcome x crime type x age band.
+
+        Columns: ``people``, ``pre_total``, ``post_total``, ``person_years``,
+        ``rate_per_person_year`` (post total / person-years at risk) and ``share_any``
+        (share of people with at least one follow-up count).
+        """
+        d = self.data.assign(
+            person_years=self.data["exposure_days"] / DAYS_PER_YEAR,
+            any_post=(self.data["post_count"] > 0).astype(float),
+        )
+        keys = ["arm", "outcome", "crime_type", "age_band"]
+        if len(self.trials) > 1:
+            keys = ["trial", *keys]
+        out = (
+            d.groupby(keys, observed=True)
+            .agg(
+                people=("person_id", "nunique"),
+                pre_total=("pre_count", "sum"),
+                post_total=("post_count", "sum"),
+                person_years=("person_years", "sum"),
+                share_any=("any_post", "mean"),
+            )
+            .reset_index()
+        )
+        out["rate_per_person_year"] = out["post_total"] / out["person_years"]
+        cols = [*keys, "people", "pre_total", "post_total", "person_years"]
+        return out[[*cols, "rate_per_person_year", "share_any"]]
+
+    def __repr__(self) -> str:
+        t = self.people
+        return (
+            f"Trial({self.name!r}: {len(t)} people ({self.n_treated} treated), "
+            f"crime types {self.crime_types}, outcomes {self.outcomes}, "
+            f"age bands {self.age_bands})"
+        )
+
+
+def _validate_partial(raw: pd.DataFrame) -> pd.DataFrame:
+    """Validation that must pass before filling missing rows (no grid/stratum checks)."""
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        _validate(raw)  # raises the standard missing-column error
+    d = raw.copy()
+    for col, default in OPTIONAL_DEFAULTS.items():
+        if col not in d.columns:
+            d[col] = "" if default is None else default
+    for col in ("person_id", "arm", "crime_type", "age_band", "outcome", "trial"):
+        d[col] = d[col].astype(str).str.strip()
+    return d
+
+
+def _check_harm_weights(weights: Mapping[str, float], data: pd.DataFrame) -> None:
+    types = set(data["crime_type"].astype(str))
+    missing = sorted(types - set(weights))
+    if missing:
+        raise DataError(
+            f"harm weights: no weight for crime type(s) {missing}\nFix: give a weight for "
+            "every crime type in the trial"
+        )
+    bad = {k: v for k, v in weights.items() if not np.isfinite(v) or v < 0}
+    if bad:
+        raise DataError(f"harm weights: weights must be finite and >= 0, got {bad}")

@@ -31,7 +31,7 @@ from fd_bayes.constants import (
     HDI_PROB,
 )
 from fd_bayes.effects import effects_table
-from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote
+from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
 from fd_bayes.sampling import run_nuts
 from fd_bayes.spec import ModelSpec, load_spec, spec_from_dict
 from fd_bayes.trial import Trial
@@ -241,10 +241,10 @@ def fit(
         When a term the spec asks for cannot be identified and was left out.
     """
     if not isinstance(trial, Trial):
-        raise TypeError(f"fit() needs a Trial, got {type(trial).__name__}")
+        raise SettingsError(f"fit() needs a Trial, got {type(trial).__name__}")
     for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
         if not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
     spec = load_spec(model).with_priors(priors)
     design = Design.from_trial(trial)
     pm_model, structure = build_model(spec, design)

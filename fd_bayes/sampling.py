@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pymc as pm
 
+from fd_bayes.errors import SettingsError
+
 if TYPE_CHECKING:
     import arviz as az
 
@@ -43,12 +45,12 @@ def available_samplers() -> list[str]:
 
 def resolve_sampler(sampler: str) -> str:
     if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler '{sampler}'; choose one of {', '.join(SAMPLERS)}")
+        raise SettingsError(f"unknown sampler '{sampler}'; choose one of {', '.join(SAMPLERS)}")
     if sampler == "auto":
         return available_samplers()[0]
     if sampler not in available_samplers():
         extra = {"numpyro": "fd_bayes[jax]", "nutpie": "nutpie"}[sampler]
-        raise ImportError(f"sampler '{sampler}' is not installed; pip install '{extra}'")
+        raise SettingsError(f"sampler '{sampler}' is not installed; pip install '{extra}'")
     return sampler
 
 

@@ -77,9 +77,18 @@ def _show(rows: pd.DataFrame, columns: list[str] | None = None) -> str:
     return "\n  " + text.replace("\n", "\n  ") + suffix
 
 
-def _fail(column: str, problem: str, rows: pd.DataFrame | None, fix: str, cols=None) -> None:
+def _fail(
+    column: str, problem: str, rows: pd.DataFrame | None, fix: str, cols=None, numbered=True
+) -> None:
     shown = "" if rows is None or rows.empty else f"; first offending rows:{_show(rows, cols)}"
-    raise DataError(f"column '{column}': {problem}{shown}\nFix: {fix}")
+    numbers = [] if rows is None or not numbered else [int(i) for i in rows.index[:MAX_SHOWN]]
+    raise DataError(
+        f"column '{column}': {problem}{shown}\nFix: {fix}",
+        column=column,
+        rows=numbers,
+        fix=fix,
+        problem=f"column '{column}': {problem}",
+    )
 
 
 def _count_column(df: pd.DataFrame, column: str) -> pd.Series:
@@ -217,6 +226,7 @@ def _check_strata(out: pd.DataFrame) -> None:
             shown,
             "every stratum needs people in both arms; merge sparse age bands or check the arm "
             "coding",
+            numbered=False,
         )
 
 

@@ -1,0 +1,35 @@
+"""Exports for report writers: the effects table, a readable summary and a forest plot.
+
+:func:`write_report` renders everything from a :class:`~fd_bayes.Fit` (fresh or loaded
+from disk) without refitting. Tables pass through disclosure control first; no export
+contains a person identifier.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fd_bayes.constants import HDI_PROB
+from fd_bayes.disclosure import suppress_small_cells
+from fd_bayes.plots import forest_plot
+from fd_bayes.report.summary import summary_markdown
+
+OUTPUT_FILES = ("effects.csv", "summary.md", "forest.png")
+
+
+def write_report(fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=None) -> dict:
+    """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
+
+    Returns a dict of output name -> path.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    effects = fit.effects(prob=prob, harm_weights=harm_weights)
+    paths = {name: out / name for name in OUTPUT_FILES}
+    suppress_small_cells(effects).to_csv(paths["effects.csv"], index=False)
+    paths["summary.md"].write_text(summary_markdown(fit, effects, prob), encoding="utf-8")
+    forest_plot(effects, paths["forest.png"], prob=prob)
+    return paths
+
+
+__all__ = ["OUTPUT_FILES", "write_report"]

@@ -178,28 +178,56 @@ class Design:
         )
 
 
+#: A variance component needs at least this many levels; with fewer, a pooled term is
+#: estimated as a regularised zero-sum fixed term instead (a variance from two levels is
+#: what gave brms's ``(0 + treat | age_band)`` its divergences).
+MIN_LEVELS_FOR_VARIANCE = 3
+
+
 @dataclass(frozen=True)
 class Structure:
-    """Which terms a spec gets on a given design, after degrading gracefully."""
+    """Which terms a spec gets on a given design, after degrading gracefully.
+
+    ``derived_priors`` holds the zero-sum priors of pooled terms turned fixed.
+    """
 
     person_effect: bool
     baseline: bool
     treatment: dict[str, str]
     notes: tuple[str, ...]
+    derived_priors: dict[str, Prior] = field(default_factory=dict)
+
+
+def _scale(prior: Prior) -> float:
+    """A scale for a zero-sum term from the prior of a standard deviation."""
+    params = prior.params
+    if "sigma" in params:
+        return params["sigma"]
+    if "lam" in params:
+        return 1.0 / params["lam"]
+    return params["alpha"] / params["beta"]  # Gamma: its mean
 
 
 def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
-    """Drop terms the data cannot identify, and say why in plain words."""
+    """Drop or simplify terms the data cannot identify, and say why in plain words."""
     notes = []
     person = spec.terms["person_effect"]
     if person:
         rows_per_person = np.bincount(design.person_idx, minlength=design.n_people)
+        informative = np.unique(design.co_idx[design.post_count > 0])
         if rows_per_person.max() <= 1:
             person = False
             notes.append(
                 "Person effect left out: every person has a single row (one crime type and "
                 "one outcome), so a person effect cannot be told apart from the "
                 "negative-binomial dispersion."
+            )
+        elif len(informative) < 2:
+            person = False
+            notes.append(
+                "Person effect left out: follow-up events occur in only one crime type x "
+                "outcome, so a person effect cannot be told apart from the negative-binomial "
+                "dispersion."
             )
     levels = {
         "crime": len(design.crime_outcomes),
@@ -208,6 +236,7 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
         "cell": len(design.cells),
     }
     treatment = dict(spec.treatment)
+    derived: dict[str, Prior] = {}
     what = {
         "crime": "crime-type x outcome",
         "outcome": "outcome",
@@ -226,7 +255,17 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
         notes.append(
             "Treatment cell term left out: cells coincide with the crime-type or age-band grouping."
         )
-    return Structure(person, spec.terms["baseline"], treatment, tuple(notes))
+    for term, n in levels.items():
+        if treatment[term] == "pooled" and n < MIN_LEVELS_FOR_VARIANCE:
+            treatment[term] = "fixed"
+            sigma = _scale(spec.priors[f"{term}_sd"])
+            derived[f"{term}_effect"] = Prior("ZeroSumNormal", {"sigma": sigma})
+            notes.append(
+                f"Treatment {what[term]} term estimated as a regularised fixed term "
+                f"(zero-sum, sigma {sigma:g}) instead of a variance component: {n} levels are "
+                "too few to estimate a variance."
+            )
+    return Structure(person, spec.terms["baseline"], treatment, tuple(notes), derived)
 
 
 def negbin_loglik(y: np.ndarray, eta, log_phi):
@@ -266,10 +305,36 @@ def _rv(name: str, prior: Prior, **kwargs):
     return dist(name, **prior.params, **kwargs)
 
 
+#: Positive priors with a density > 0 at zero, and the symmetric prior they fold from.
+_FOLDED = {
+    "HalfNormal": lambda pr: ("Normal", {"mu": 0.0, "sigma": pr["sigma"]}),
+    "HalfStudentT": lambda pr: ("StudentT", {"nu": pr["nu"], "mu": 0.0, "sigma": pr["sigma"]}),
+    "Exponential": lambda pr: ("Laplace", {"mu": 0.0, "b": 1.0 / pr["lam"]}),
+}
+#: Suffix of the unconstrained sampling variables of folded parameters.
+FOLDED_SUFFIX = "_signed"
+
+
+def _folded_rv(name: str, prior: Prior, dims: str):
+    """A positive parameter x = |s| with s from the symmetric parent of its prior.
+
+    |s| has exactly the half-distribution as its prior. This removes the boundary at
+    zero that the log transform turns into a long tail in which NUTS mixes slowly: the
+    NB dispersion parameter 1/sqrt(phi) of a sparse crime type often has posterior mass
+    near zero (the Poisson limit). The likelihood depends on 1/phi = x^2, so it is smooth
+    in s. Diagnostics are computed on x, not on the sign-symmetric s.
+    """
+    if prior.dist not in _FOLDED:
+        return _rv(name, prior, dims=dims)
+    dist, params = _FOLDED[prior.dist](prior.params)
+    signed = getattr(pm, dist)(name + FOLDED_SUFFIX, **params, dims=dims)
+    return pm.Deterministic(name, pt.abs(signed), dims=dims)
+
+
 def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
     """State the spec's model for this design in PyMC (nothing is compiled or sampled)."""
     structure = resolve_structure(spec, design)
-    p = spec.priors
+    p = {**structure.derived_priors, **spec.priors}
     with pm.Model(coords=design.coords) as model:
         cell_idx = pm.Data("cell_idx", design.cell_idx, dims="obs")
         co_idx = pm.Data("co_idx", design.co_idx, dims="obs")
@@ -288,6 +353,8 @@ def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
             sd = _rv("crime_sd", p["crime_sd"])
             z = pm.Normal("z_crime", 0.0, 1.0, dims="crime_outcome")
             theta = theta + (sd * z)[cell_co]
+        elif t["crime"] == "fixed":
+            theta = theta + _rv("crime_effect", p["crime_effect"], dims="crime_outcome")[cell_co]
         if t["outcome"] == "fixed":
             theta = theta + _rv("outcome_effect", p["outcome_effect"], dims="outcome")[cell_out]
         elif t["outcome"] == "pooled":
@@ -316,7 +383,7 @@ def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
             eta = eta + (sd * z)[person_idx]
         y = design.post_count
         if spec.family == "negbin":
-            inv = _rv("inv_sqrt_dispersion", p["inv_sqrt_dispersion"], dims="crime_outcome")
+            inv = _folded_rv("inv_sqrt_dispersion", p["inv_sqrt_dispersion"], dims="crime_outcome")
             pm.Deterministic("dispersion", 1.0 / inv**2, dims="crime_outcome")
             loglik = negbin_loglik(y, eta, -2.0 * pt.log(inv)[co_idx])
         else:

@@ -215,8 +215,12 @@ def fit(
     trial : Trial
     model : str, path or ModelSpec
         A catalogue name (``fd-bayes models`` lists them) or a path to a TOML spec.
-    draws, tune, chains : int
-        Posterior draws per chain after ``tune`` warm-up iterations.
+    draws : int
+        Posterior draws per chain (after warm-up).
+    tune : int
+        Warm-up (tuning) iterations per chain, discarded.
+    chains : int
+        Number of independent chains; at least 4 for trustworthy R-hat.
     seed : int, optional
         Random seed. The same seed gives an identical effects table. When omitted a
         seed is drawn and recorded in ``fit.info``, so the fit can be repeated.
@@ -228,6 +232,8 @@ def fit(
         "sigma": 0.3}}``.
     progress : bool
         Show the sampler's progress bar.
+    cores : int, optional
+        Chains run in parallel on this many cores (default: all available).
 
     Returns
     -------
@@ -249,7 +255,7 @@ def fit(
     design = Design.from_trial(trial)
     pm_model, structure = build_model(spec, design)
     for note in structure.notes:
-        if note.startswith("Person effect"):
+        if note.startswith("Person effect left out"):
             warnings.warn(note, ModelNote, stacklevel=2)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
@@ -266,6 +272,11 @@ def fit(
         cores=cores,
     )
     idata = result.idata
+    # nutpie also returns the unconstrained copies (``*_log__``); PyMC does not. Drop them
+    # so every sampler gives the same posterior group.
+    internal = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
+    if internal:
+        idata.posterior = idata.posterior.drop_vars(internal)
     prior = sample_prior(pm_model, PRIOR_PREDICTIVE_DRAWS, int(prior_seed % (2**31)))
     prior_pred = posterior_predictive(prior, design, spec.family, prior_seed + 1)
     post_pred = posterior_predictive(idata.posterior, design, spec.family, ppc_seed)

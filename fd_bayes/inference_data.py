@@ -22,10 +22,16 @@ def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
     """R-hat, bulk/tail ESS over all posterior variables, and divergences.
 
     Deterministic variables that are constant across draws (e.g. a fixed zero) are
-    skipped, as their R-hat is undefined.
+    skipped, as their R-hat is undefined; so are sampler-internal unconstrained copies
+    (``*__``) and the sign-symmetric ``*_signed`` variables of folded parameters, whose
+    absolute values are the parameters and are diagnosed.
     """
     post = idata.posterior
-    keep = [v for v in post.data_vars if float(post[v].std()) > 0]
+    keep = [
+        v
+        for v in post.data_vars
+        if float(post[v].std()) > 0 and not str(v).endswith(("_signed", "__"))
+    ]
     post = post[keep]
     rhat = az.rhat(post)
     ess_bulk = az.ess(post, method="bulk")

@@ -102,8 +102,10 @@ def simulate_trial(
 
     Parameters
     ----------
-    n_treated, n_control : int or mapping age band -> int
-        People per arm (per age band when a mapping).
+    n_treated : int or mapping age band -> int
+        Treated people (per age band when a mapping).
+    n_control : int or mapping age band -> int
+        Control people (per age band when a mapping; an int applies to every band).
     crime_types : mapping crime type -> control rate per person-year
         Used for every outcome unless ``base_rates`` is given.
     outcomes : tuple of str

@@ -76,7 +76,12 @@ class ModelSpec:
 
     Attributes
     ----------
-    name, description, family : str
+    name : str
+        The model's name (the file stem for catalogue models).
+    description : str
+        One line on what the model is.
+    family : str
+        Likelihood family: ``negbin`` or ``poisson``.
     terms : dict
         ``person_effect`` and ``baseline`` (bool).
     treatment : dict
@@ -86,6 +91,8 @@ class ModelSpec:
     priors : dict[str, Prior]
     source : str
         The TOML text the spec was read from (saved with every fit).
+    path : str or None
+        Where the spec was read from, if from a file.
     """
 
     name: str
@@ -228,10 +235,11 @@ def _from_dict(raw: dict, source: str, where: str) -> ModelSpec:
             raise SpecError(
                 f"{where}: unknown prior '{key}' for this model; its priors are: {', '.join(slots)}"
             )
-    for key, support in slots.items():
+    for key, _support in slots.items():
         if key not in given:
             raise SpecError(f"{where}: missing prior '{key}' (needed by the terms present)")
-        priors[key] = _prior(key, given[key], support, where)
+    for key in given:  # keep the order the spec declares
+        priors[key] = _prior(key, given[key], slots[key], where)
     return ModelSpec(
         name=str(raw["name"]),
         description=str(raw.get("description", "")),

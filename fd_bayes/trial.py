@@ -134,7 +134,7 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
         )
     out = pd.DataFrame(index=df.index)
     for col in ("person_id", "arm", "crime_type", "age_band", "outcome", "trial"):
-        if col not in df.columns:
+        if col not in df.columns or (col == "trial" and df[col].isna().all()):
             default = OPTIONAL_DEFAULTS[col]
             out[col] = "" if default is None else str(default)
             continue
@@ -142,7 +142,7 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
             _fail(col, "missing values", df[df[col].isna()], f"fill in '{col}' for every row")
         out[col] = df[col].astype(str).str.strip()
         empty = out[col] == ""
-        if empty.any():
+        if empty.any() and not (col == "trial" and empty.all()):
             _fail(col, "empty strings", df[empty], f"fill in '{col}' for every row")
     out["arm"] = out["arm"].str.lower()
     bad_arm = ~out["arm"].isin(ARMS)

@@ -1,0 +1,53 @@
+"""`fd-bayes fit` end to end on a CSV: the files a report writer opens."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+import fd_bayes as fdb
+from fd_bayes import cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
+    trial, _ = fdb.simulate_trial(20, 40, crime_types={"knife": 0.8, "violence": 1.0}, seed=9)
+    data = tmp_path / "counts.csv"
+    trial.data.to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = [
+        "fd-bayes",
+        "fit",
+        str(data),
+        "--out",
+        str(out),
+        "--draws",
+        "300",
+        "--tune",
+        "300",
+        "--chains",
+        "2",
+        "--seed",
+        "3",
+    ]
+    monkeypatch.setattr(sys, "argv", args)
+    cli.main()
+    stdout = capsys.readouterr().out
+    assert "Rate ratios" in stdout
+    for name in ("effects.csv", "summary.md", "forest.png", "fit.nc"):
+        assert (out / name).stat().st_size > 0, name
+    effects = pd.read_csv(out / "effects.csv")
+    assert "person_id" not in effects.columns
+    assert not set(trial.data["person_id"].astype(str)) & set(effects.astype(str).values.ravel())
+    summary = (out / "summary.md").read_text()
+    assert "## Key findings" in summary and "## Diagnostics" in summary
+    loaded = fdb.load(out / "fit.nc")
+    assert loaded.info["seed"] == 3
+    # a second run into the same folder refuses to overwrite
+    monkeypatch.setattr(sys, "argv", args)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2

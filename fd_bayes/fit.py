@@ -21,7 +21,7 @@ import pymc as pm
 import xarray as xr
 
 from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, build_model, expected_counts, resolve_structure
+from fd_bayes.build import Design, build_model, expected_counts
 from fd_bayes.constants import (
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
@@ -364,4 +364,4 @@ def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, see
     )
 
 
-__all__ = ["Fit", "fit", "load", "posterior_predictive", "resolve_structure"]
+__all__ = ["Fit", "fit", "load", "posterior_predictive"]

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 import fd_bayes as fdb
+from fd_bayes.report.sentences import effect_sentence
 
 SEED = 1
 
@@ -103,16 +104,8 @@ def offending_effects(fit: fdb.Fit) -> pd.DataFrame:
     return effects.loc[keep, columns].reset_index(drop=True)
 
 
-def percent(p: float) -> str:
-    """A probability in words-friendly percent (never "100%" or "0%" from rounding)."""
-    if p > 0.995:
-        return "over 99%"
-    if p < 0.005:
-        return "under 1%"
-    return f"{100 * p:.0f}%"
-
-
 def in_words(fit: fdb.Fit, crime_type: str, age_band: str) -> str:
+    """The package's own plain-language sentence for one cell of the effects table."""
     effects = fit.effects()
     row = effects[
         (effects["level"] == "cell")
@@ -121,15 +114,8 @@ def in_words(fit: fdb.Fit, crime_type: str, age_band: str) -> str:
         & (effects["age_band"] == age_band)
     ].iloc[0]
     return (
-        f"Among {age_band}-year-olds, the treated group committed an estimated "
-        f"{100 * (1 - row.rr_median):.0f}% fewer {crime_type} offences as a suspect than they "
-        f"would have without the intervention (rate ratio {row.rr_median:.2f}, 95% interval "
-        f"{row.rr_lower:.2f} to {row.rr_upper:.2f}). The probability of a reduction is "
-        f"{percent(row.p_reduction)}, of a reduction of at least a quarter "
-        f"{percent(row.p_reduction_25)}, and of at least a half "
-        f"{percent(row.p_reduction_50)}: about {row.offences_prevented_per_100:.0f} "
-        f"{crime_type} offences prevented per 100 young people treated, per year. "
-        "(Synthetic data.)"
+        f"{effect_sentence(row)} About {row.offences_prevented_per_100:.0f} {crime_type} "
+        "offences prevented per 100 young people treated, per year. (Synthetic data.)"
     )
 
 

@@ -13,9 +13,11 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from fd_bayes import frequentist
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
 from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
 from fd_bayes.fit import Fit, fit, load
+from fd_bayes.report.side_by_side import side_by_side
 from fd_bayes.simulate import (
     ILLUSTRATIVE_HARM_WEIGHTS,
     SimulationTruth,
@@ -42,7 +44,9 @@ __all__ = [
     "available_models",
     "example_trial",
     "fit",
+    "frequentist",
     "load",
     "load_spec",
+    "side_by_side",
     "simulate_trial",
 ]

@@ -18,6 +18,8 @@ from fd_bayes.constants import DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_MODEL, DEF
 from fd_bayes.errors import DataError, FdBayesError, FdBayesWarning
 
 FIT_FILE = "fit.nc"
+#: Files that need the trial's data (not only the fit): written by `demo` and `fit`.
+TRIAL_FILES = ("frequentist.csv", "side_by_side.csv")
 
 app = typer.Typer(
     add_completion=False,
@@ -49,7 +51,7 @@ def _check_out(out: Path, force: bool) -> None:
 
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--out {out} exists and is not a folder")
-    clash = [n for n in (*OUTPUT_FILES, FIT_FILE) if (out / n).exists()]
+    clash = [n for n in (*OUTPUT_FILES, *TRIAL_FILES, FIT_FILE) if (out / n).exists()]
     if clash and not force:
         raise UsageProblem(
             f"{out} already holds results ({', '.join(clash)}); choose another --out or pass "
@@ -79,8 +81,23 @@ def _run(trial, model, out: Path, force: bool, **fit_kwargs) -> None:
     out.mkdir(parents=True, exist_ok=True)
     fit.save(out / FIT_FILE)
     paths = write_report(fit, out)
+    paths.update(_write_frequentist(fit, trial, out, fit_kwargs.get("seed")))
     _print_headline(fit)
     out_console.print(f"Wrote {', '.join(str(p) for p in [*paths.values(), out / FIT_FILE])}")
+
+
+def _write_frequentist(fit, trial, out: Path, seed) -> dict:
+    """The classical comparisons and the side-by-side table (need the data, not the fit)."""
+    from fd_bayes import frequentist
+    from fd_bayes.disclosure import suppress_small_cells
+    from fd_bayes.report.side_by_side import side_by_side
+
+    out_console.print("Running the frequentist comparisons ...", highlight=False)
+    table = frequentist.compare(trial, seed=seed if seed is not None else fit.info["seed"])
+    paths = {name: out / name for name in TRIAL_FILES}
+    suppress_small_cells(table).to_csv(paths["frequentist.csv"], index=False)
+    side_by_side(fit, table).to_csv(paths["side_by_side.csv"], index=False)
+    return paths
 
 
 def _print_headline(fit) -> None:

@@ -37,7 +37,14 @@ def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
     cli.main()
     stdout = capsys.readouterr().out
     assert "Rate ratios" in stdout
-    for name in ("effects.csv", "summary.md", "forest.png", "fit.nc"):
+    for name in (
+        "effects.csv",
+        "summary.md",
+        "forest.png",
+        "fit.nc",
+        "frequentist.csv",
+        "side_by_side.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     effects = pd.read_csv(out / "effects.csv")
     assert "person_id" not in effects.columns

@@ -77,3 +77,28 @@ def test_save_load_round_trip_without_person_ids(example_fit, tmp_path):
         assert not ids & set(texts), group
         assert not any(i in t for t in texts for i in ("P000", "P194")), group
     assert raw.constant_data["person_idx"].dtype.kind == "i"
+
+
+def test_side_by_side_with_the_frequentist_table(example_fit):
+    trial = fdb.example_trial()
+    table = fdb.frequentist.compare(trial, methods=["negbin_glm", "rate_test"], seed=1)
+    sbs = fdb.side_by_side(example_fit, table)
+    assert len(sbs) == 2 * (5 + 1)  # outcomes x (crime types + pooled "all")
+    effects = example_fit.effects()
+    knife = sbs[(sbs["outcome"] == "offending") & (sbs["crime_type"] == "knife")].iloc[0]
+    e = effects[
+        (effects["level"] == "crime_type")
+        & (effects["crime_type"] == "knife")
+        & (effects["outcome"] == "offending")
+    ].iloc[0]
+    assert knife["rr_median"] == e["rr_median"] and knife["p_reduction"] == e["p_reduction"]
+    nb = table[
+        (table["method"] == "negbin_glm")
+        & (table["crime_type"] == "knife")
+        & (table["outcome"] == "offending")
+        & (table["age_band"] == "all")
+    ].iloc[0]
+    assert knife["nb_rr"] == nb["estimate"] and knife["nb_p"] == nb["p_value"]
+    assert np.isfinite(knife["p_rate_test"])
+    pooled = sbs[(sbs["outcome"] == "offending") & (sbs["crime_type"] == "all")].iloc[0]
+    assert np.isfinite(pooled["nb_rr"])  # the GLM's pooled row lines up with "overall"

@@ -1,0 +1,57 @@
+"""The Bayesian estimates next to the frequentist comparisons, one row per estimate."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Frequentist methods whose p-values are shown beside the NB GLM (measure in brackets).
+P_VALUE_METHODS = (
+    ("poisson_glm", "rate_ratio"),
+    ("rate_test", "rate_ratio"),
+    ("mann_whitney", "rank_biserial"),
+    ("welch_t", "difference"),
+    ("fisher_any", "risk_ratio"),
+    ("randomisation", "rate_ratio"),
+)
+KEYS = ["outcome", "crime_type"]
+
+
+def side_by_side(fit, frequentist) -> pd.DataFrame:
+    """One row per outcome x crime type (and overall): posterior beside classical results.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model (fresh or loaded).
+    frequentist : Trial or DataFrame
+        The trial (``fd_bayes.frequentist.compare`` is then run with its defaults and
+        seed 0) or a table that ``compare`` returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``outcome``, ``crime_type``; the Bayesian ``rr_median``, ``rr_lower``,
+        ``rr_upper`` (HDI) and ``p_reduction``; the NB GLM's ``nb_rr``, ``nb_lower``,
+        ``nb_upper``, ``nb_p``; and ``p_<method>`` for the other tests. Bands are pooled
+        (``age_band`` "all" on both sides).
+    """
+    from fd_bayes import frequentist as freq_module
+    from fd_bayes.trial import Trial
+
+    table = (
+        freq_module.compare(frequentist, seed=0) if isinstance(frequentist, Trial) else frequentist
+    )
+    effects = fit.effects(harm_weights={})
+    bayes = effects[effects["level"].isin(["crime_type", "overall"])]
+    bayes = bayes[[*KEYS, "rr_median", "rr_lower", "rr_upper", "p_reduction"]]
+    pooled = table[table["age_band"] == "all"]
+    nb = pooled[(pooled["method"] == "negbin_glm") & (pooled["measure"] == "rate_ratio")]
+    nb = nb[[*KEYS, "estimate", "lower", "upper", "p_value"]].rename(
+        columns={"estimate": "nb_rr", "lower": "nb_lower", "upper": "nb_upper", "p_value": "nb_p"}
+    )
+    out = bayes.merge(nb, on=KEYS, how="left")
+    for method, measure in P_VALUE_METHODS:
+        part = pooled[(pooled["method"] == method) & (pooled["measure"] == measure)]
+        part = part[[*KEYS, "p_value"]].rename(columns={"p_value": f"p_{method}"})
+        out = out.merge(part, on=KEYS, how="left")
+    return out.reset_index(drop=True)

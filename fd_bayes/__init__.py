@@ -13,10 +13,11 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from fd_bayes import frequentist
+from fd_bayes import cohort, frequentist, records
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
 from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
 from fd_bayes.fit import Fit, fit, load
+from fd_bayes.randomise import Allocation, balance, randomise
 from fd_bayes.report.side_by_side import side_by_side
 from fd_bayes.simulate import (
     ILLUSTRATIVE_HARM_WEIGHTS,
@@ -31,6 +32,7 @@ __all__ = [
     "HDI_PROB",
     "ILLUSTRATIVE_HARM_WEIGHTS",
     "REDUCTION_THRESHOLDS",
+    "Allocation",
     "DataError",
     "DiagnosticsWarning",
     "FdBayesError",
@@ -42,11 +44,15 @@ __all__ = [
     "Trial",
     "__version__",
     "available_models",
+    "balance",
+    "cohort",
     "example_trial",
     "fit",
     "frequentist",
     "load",
     "load_spec",
+    "randomise",
+    "records",
     "side_by_side",
     "simulate_trial",
 ]

@@ -362,6 +362,33 @@ class Trial:
         kwargs.setdefault("name", path.stem)
         return cls.from_counts(df, **kwargs)
 
+    @classmethod
+    def from_events(
+        cls,
+        events: pd.DataFrame,
+        allocation,
+        index_date=None,
+        follow_up_days: int = 365,
+        custody: pd.DataFrame | None = None,
+        crime_types=None,
+        *,
+        name: str = "trial",
+        harm_weights: Mapping[str, float] | None = None,
+        **kwargs,
+    ) -> Trial:
+        """Count outcomes from police records (see :func:`fd_bayes.outcomes.counts_from_events`).
+
+        ``offending`` counts suspect events and ``victimisation`` victim events in the
+        12 months before and the ``follow_up_days`` from the index date; every person x
+        crime type x outcome is present (zero-filled); exposure excludes custody days.
+        """
+        from fd_bayes.outcomes import counts_from_events
+
+        counts = counts_from_events(
+            events, allocation, index_date, follow_up_days, custody, crime_types, **kwargs
+        )
+        return cls.from_counts(counts, name=name, harm_weights=harm_weights)
+
     # -- views --------------------------------------------------------------------------
     @property
     def crime_types(self) -> list[str]:

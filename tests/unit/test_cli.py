@@ -82,3 +82,63 @@ def test_unknown_sampler_exits_2(monkeypatch, capsys, tmp_path):
         monkeypatch, capsys, "demo", "--out", str(tmp_path / "x"), "--sampler", "stan"
     )
     assert code == 2 and "unknown sampler" in err
+
+
+def test_records_pipeline_on_the_command_line(monkeypatch, capsys, tmp_path):
+    """cohort -> randomise -> counts, each a CSV a person can open; the counts load."""
+    import fd_bayes as fdb
+    from fd_bayes.records import simulate_records
+
+    events, persons, custody = simulate_records(n_people=2000, index_date="2024-01-01", seed=3)
+    paths = {}
+    for name, frame in (("events", events), ("persons", persons), ("custody", custody)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    cohort_csv, alloc_csv, counts_csv = (tmp_path / n for n in ("c.csv", "a.csv", "n.csv"))
+    steps = [
+        [
+            "cohort",
+            str(paths["events"]),
+            str(paths["persons"]),
+            "--index-date",
+            "2024-01-01",
+            "--out",
+            str(cohort_csv),
+        ],
+        [
+            "randomise",
+            str(cohort_csv),
+            "--n-treat",
+            "11-17=20",
+            "--n-treat",
+            "18-25=25",
+            "--seed",
+            "5",
+            "--out",
+            str(alloc_csv),
+        ],
+        [
+            "counts",
+            str(paths["events"]),
+            str(alloc_csv),
+            "--index-date",
+            "2024-01-01",
+            "--custody",
+            str(paths["custody"]),
+            "--out",
+            str(counts_csv),
+        ],
+    ]
+    for args in steps:
+        monkeypatch.setattr(sys, "argv", ["fd-bayes", *args])
+        code = None
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code
+        assert code in (None, 0), capsys.readouterr().err
+    trial = fdb.Trial.read_csv(counts_csv)
+    assert trial.n_treated == 45
+    # a second randomise into the same file is refused
+    code, _, err = run(monkeypatch, capsys, *steps[1])
+    assert code == 2 and "--force" in err

@@ -108,6 +108,32 @@ R_RANDHIE_NB2_COEF = [
     0.663556087183864,  # constant (last)
 ]
 STATA_RANDHIE_LNALPHA = 0.256929012449
+# Poisson on the same design, Stata 11 (statsmodels results_discrete.py, RandHIE.poisson):
+# ``poisson mdvis lncoins idp lpi fmde physlm disea hlthg hlthf hlthp``; constant last.
+STATA_RANDHIE_POISSON_COEF = [
+    -0.052535114675,
+    -0.247086797633,
+    0.035290201794,
+    -0.03457750643,
+    0.271713973711,
+    0.033941474461,
+    -0.012635035534,
+    0.054056326828,
+    0.206115121809,
+    0.700352877227,
+]
+STATA_RANDHIE_POISSON_SE = [
+    0.00288398915279,
+    0.01061725196728,
+    0.00182833684966,
+    0.00161284852954,
+    0.01223913844387,
+    0.00056476496963,
+    0.00925061122826,
+    0.01530987068312,
+    0.02627928267502,
+    0.01116266712362,
+]
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +240,13 @@ def test_randhie_negbin_matches_glm_nb():
     assert fit.converged
     np.testing.assert_allclose(fit.params, R_RANDHIE_NB2_COEF, rtol=1e-4, atol=1e-6)
     assert np.log(fit.alpha) == pytest.approx(STATA_RANDHIE_LNALPHA, rel=1e-4)
+
+
+def test_randhie_poisson_matches_stata():
+    from statsmodels.datasets import randhie
+
+    data = randhie.load_pandas()
+    X = np.column_stack([data.exog.to_numpy(float), np.ones(len(data.exog))])
+    fit = fq.fit_poisson(data.endog.to_numpy(float), X, robust=False)
+    np.testing.assert_allclose(fit.params, STATA_RANDHIE_POISSON_COEF, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fit.bse, STATA_RANDHIE_POISSON_SE, rtol=1e-4)

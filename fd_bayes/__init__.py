@@ -13,7 +13,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from fd_bayes import cohort, frequentist, records
+from fd_bayes import cohort, frequentist, meta, records
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
 from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
 from fd_bayes.fit import Fit, fit, load
@@ -51,6 +51,7 @@ __all__ = [
     "frequentist",
     "load",
     "load_spec",
+    "meta",
     "randomise",
     "records",
     "side_by_side",

@@ -18,6 +18,7 @@ from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
 from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
 from fd_bayes.fit import Fit, fit, load
 from fd_bayes.randomise import Allocation, balance, randomise
+from fd_bayes.report.full import report
 from fd_bayes.report.side_by_side import side_by_side
 from fd_bayes.simulate import (
     ILLUSTRATIVE_HARM_WEIGHTS,
@@ -54,6 +55,7 @@ __all__ = [
     "meta",
     "randomise",
     "records",
+    "report",
     "side_by_side",
     "simulate_trial",
 ]

@@ -20,6 +20,15 @@ from fd_bayes.errors import DataError, FdBayesError, FdBayesWarning
 FIT_FILE = "fit.nc"
 #: Files that need the trial's data (not only the fit): written by `demo` and `fit`.
 TRIAL_FILES = ("frequentist.csv", "side_by_side.csv")
+#: Files of the full report (`demo`, `fit` and `report` write them).
+REPORT_FILES = (
+    "report.html",
+    "summary.md",
+    "forest.png",
+    "effects.csv",
+    "findings.xlsx",
+    "results.json",
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -51,7 +60,9 @@ def _check_out(out: Path, force: bool) -> None:
 
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--out {out} exists and is not a folder")
-    clash = [n for n in (*OUTPUT_FILES, *TRIAL_FILES, FIT_FILE) if (out / n).exists()]
+    clash = [
+        n for n in (*OUTPUT_FILES, *REPORT_FILES, *TRIAL_FILES, FIT_FILE) if (out / n).exists()
+    ]
     if clash and not force:
         raise UsageProblem(
             f"{out} already holds results ({', '.join(clash)}); choose another --out or pass "
@@ -61,7 +72,8 @@ def _check_out(out: Path, force: bool) -> None:
 
 def _run(trial, model, out: Path, force: bool, **fit_kwargs) -> None:
     import fd_bayes as fdb
-    from fd_bayes.report import write_report
+    from fd_bayes import frequentist
+    from fd_bayes.report.full import report as full_report
 
     _check_out(out, force)
     out_console.print(
@@ -80,24 +92,12 @@ def _run(trial, model, out: Path, force: bool, **fit_kwargs) -> None:
             err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
     out.mkdir(parents=True, exist_ok=True)
     fit.save(out / FIT_FILE)
-    paths = write_report(fit, out)
-    paths.update(_write_frequentist(fit, trial, out, fit_kwargs.get("seed")))
+    out_console.print("Running the frequentist comparisons ...", highlight=False)
+    seed = fit_kwargs.get("seed")
+    table = frequentist.compare(trial, seed=seed if seed is not None else fit.info["seed"])
+    paths = full_report(fit, out, frequentist=table)
     _print_headline(fit)
     out_console.print(f"Wrote {', '.join(str(p) for p in [*paths.values(), out / FIT_FILE])}")
-
-
-def _write_frequentist(fit, trial, out: Path, seed) -> dict:
-    """The classical comparisons and the side-by-side table (need the data, not the fit)."""
-    from fd_bayes import frequentist
-    from fd_bayes.disclosure import suppress_small_cells
-    from fd_bayes.report.side_by_side import side_by_side
-
-    out_console.print("Running the frequentist comparisons ...", highlight=False)
-    table = frequentist.compare(trial, seed=seed if seed is not None else fit.info["seed"])
-    paths = {name: out / name for name in TRIAL_FILES}
-    suppress_small_cells(table).to_csv(paths["frequentist.csv"], index=False)
-    side_by_side(fit, table).to_csv(paths["side_by_side.csv"], index=False)
-    return paths
 
 
 def _print_headline(fit) -> None:
@@ -176,6 +176,37 @@ def fit_command(
     _run(
         trial, model, out, force, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler
     )
+
+
+@app.command("report")
+def report_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder holding fit.nc (from `demo` or `fit`).", metavar="DIR")
+    ],
+    force: Force = False,
+) -> None:
+    """Re-render the full report from DIR/fit.nc without refitting (seconds).
+
+    Uses DIR/frequentist.csv for the p-values and side-by-side table when it is there.
+    """
+    import pandas as pd
+
+    import fd_bayes as fdb
+    from fd_bayes.report.full import report
+
+    if not (folder / FIT_FILE).exists():
+        raise UsageProblem(f"{folder} holds no {FIT_FILE}; run `fd-bayes fit` or `demo` first")
+    clash = [n for n in REPORT_FILES if (folder / n).exists()]
+    if clash and not force:
+        raise UsageProblem(
+            f"{folder} already holds a report ({', '.join(clash)}); pass --force to re-render it"
+        )
+    fit = fdb.load(folder / FIT_FILE)
+    frequentist = None
+    if (folder / TRIAL_FILES[0]).exists():
+        frequentist = pd.read_csv(folder / TRIAL_FILES[0])
+    paths = report(fit, folder, frequentist=frequentist)
+    out_console.print(f"Wrote {', '.join(str(p) for p in paths.values())}")
 
 
 @app.command()

@@ -2,6 +2,13 @@
 
 Every sentence states an estimate with its credible interval and probabilities, and
 never claims certainty: probabilities above 99% read "more than 99%".
+
+Probabilities can also be put into words with a fixed verbal scale
+(:data:`VERBAL_SCALE`), modelled on the calibrated language of the IPCC's uncertainty
+guidance (Mastrandrea et al. 2010): "virtually certain" means a probability of at least
+99%, "very likely" at least 90%, "about as likely as not" 33% to 66%, and so on. The
+scale is symmetric, never says "certain" or "impossible", and is shown as a key
+wherever it is used (:func:`verbal_scale_rows`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,58 @@ def percent(p: float) -> str:
     if p < 0.01:
         return "less than 1%"
     return f"{100 * p:.0f}%"
+
+
+#: The verbal probability scale: ``(lower, upper, words)``, lower bound inclusive, upper
+#: bound exclusive (the top band includes 1). Symmetric about one half.
+VERBAL_SCALE: tuple[tuple[float, float, str], ...] = (
+    (0.99, 1.00, "virtually certain"),
+    (0.95, 0.99, "extremely likely"),
+    (0.90, 0.95, "very likely"),
+    (0.66, 0.90, "likely"),
+    (0.33, 0.66, "about as likely as not"),
+    (0.10, 0.33, "unlikely"),
+    (0.05, 0.10, "very unlikely"),
+    (0.01, 0.05, "extremely unlikely"),
+    (0.00, 0.01, "exceptionally unlikely"),
+)
+
+#: An interval is called "very uncertain" when it runs from below this rate ratio ...
+UNCERTAIN_LOWER: float = 0.5
+#: ... to above this one (consistent with both halving and doubling).
+UNCERTAIN_UPPER: float = 2.0
+
+
+def verbal_probability(p: float) -> str:
+    """The words of :data:`VERBAL_SCALE` for probability ``p``.
+
+    Examples
+    --------
+    >>> verbal_probability(0.995), verbal_probability(0.9), verbal_probability(0.5)
+    ('virtually certain', 'very likely', 'about as likely as not')
+    >>> verbal_probability(0.0)
+    'exceptionally unlikely'
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a probability must lie in [0, 1], got {p}")
+    for lower, _upper, words in VERBAL_SCALE:
+        if p >= lower:
+            return words
+    raise AssertionError("unreachable: the scale covers [0, 1]")  # pragma: no cover
+
+
+def verbal_scale_rows() -> list[tuple[str, str]]:
+    """The scale as ``(words, range)`` rows for a key, e.g. ``("likely", "66% to 90%")``."""
+    rows = []
+    for lower, upper, words in VERBAL_SCALE:
+        if upper >= 1.0:
+            span = f"{100 * lower:.0f}% or more"
+        elif lower <= 0.0:
+            span = f"less than {100 * upper:.0f}%"
+        else:
+            span = f"{100 * lower:.0f}% to {100 * upper:.0f}%"
+        rows.append((words, span))
+    return rows
 
 
 def _change(rr: float) -> str:
@@ -52,8 +111,21 @@ def _what(row: pd.Series) -> tuple[str, str, str]:
     return verb, f"{crime} {noun}", f"{crime} {activity}"
 
 
-def effect_sentence(row: pd.Series, prob: float = HDI_PROB) -> str:
+def _with_words(p: float, verbal: bool) -> str:
+    return f"{percent(p)} ({verbal_probability(p)})" if verbal else percent(p)
+
+
+def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False) -> str:
     """One effects-table row as two sentences a commissioner can read.
+
+    Parameters
+    ----------
+    row : pandas.Series
+        A row of :meth:`fd_bayes.Fit.effects`.
+    prob : float
+        The probability of the row's credible interval (for the wording only).
+    verbal : bool
+        Follow each probability with its words from :data:`VERBAL_SCALE`.
 
     Examples
     --------
@@ -69,10 +141,42 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB) -> str:
     """
     verb, noun, activity = _what(row)
     who = "Young people" if row["age_band"] == "all" else f"Young people aged {row['age_band']}"
+    change = _change(row["rr_median"])
+    if change.startswith("about the same"):
+        estimate = f"{verb} {change} {noun} as the control group"
+    else:
+        estimate = f"{verb} an estimated {change} {noun} than the control group"
     return (
-        f"{who} offered the intervention {verb} an estimated {_change(row['rr_median'])} "
-        f"{noun} than the control group ({100 * prob:.0f}% credible interval: "
+        f"{who} offered the intervention {estimate} ({100 * prob:.0f}% credible interval: "
         f"{_interval(row['rr_lower'], row['rr_upper'])}). The probability that the "
-        f"intervention reduced {activity} is {percent(row['p_reduction'])}; the probability "
-        f"that it reduced it by at least half is {percent(row['p_reduction_50'])}."
+        f"intervention reduced {activity} is {_with_words(row['p_reduction'], verbal)}; the "
+        f"probability that it reduced it by at least half is "
+        f"{_with_words(row['p_reduction_50'], verbal)}."
     )
+
+
+def finding_sentence(row: pd.Series, prob: float = HDI_PROB) -> str:
+    """A key-findings sentence: :func:`effect_sentence` with the verbal scale, and a
+    warning when the interval is consistent with both halving and doubling.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = pd.Series({"level": "overall", "outcome": "victimisation", "crime_type": "all",
+    ...     "age_band": "all", "rr_median": 1.0, "rr_lower": 0.3, "rr_upper": 3.2,
+    ...     "p_reduction": 0.5, "p_reduction_50": 0.08})
+    >>> print(finding_sentence(row))  # doctest: +NORMALIZE_WHITESPACE
+    Young people offered the intervention were victims of about the same number of
+    victimisations as the control group (95% credible interval: from 70% fewer
+    to 220% more). The probability that the intervention reduced victimisation is 50%
+    (about as likely as not); the probability that it reduced it by at least half is 8%
+    (very unlikely). This estimate is very uncertain: the data are consistent with both
+    halving and more than doubling.
+    """
+    text = effect_sentence(row, prob, verbal=True)
+    if row["rr_lower"] < UNCERTAIN_LOWER and row["rr_upper"] > UNCERTAIN_UPPER:
+        text += (
+            " This estimate is very uncertain: the data are consistent with both halving "
+            "and more than doubling."
+        )
+    return text

@@ -58,3 +58,14 @@ def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         cli.main()
     assert info.value.code == 2
+    # the report re-renders from the saved fit alone, and only with --force
+    monkeypatch.setattr(sys, "argv", ["fd-bayes", "report", str(out)])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    before = (out / "report.html").stat().st_mtime_ns
+    monkeypatch.setattr(sys, "argv", ["fd-bayes", "report", str(out), "--force"])
+    cli.main()
+    assert (out / "report.html").stat().st_mtime_ns > before
+    html = (out / "report.html").read_text()
+    assert not set(trial.data["person_id"].astype(str)) & set(html.split())

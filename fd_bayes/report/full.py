@@ -1,0 +1,129 @@
+"""The full report: every format a report writer needs, from one fit, without refitting.
+
+:func:`report` writes ``report.html``, ``summary.md``/``effects.csv``/``forest.png``
+(through :func:`fd_bayes.report.write_report`), ``findings.xlsx`` and ``results.json``,
+plus ``frequentist.csv`` and ``side_by_side.csv`` when a frequentist table is given.
+Every table passes through disclosure control; no file contains a person identifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
+from fd_bayes.errors import SettingsError
+
+#: Formats :func:`report` knows, in the order they are written.
+FORMATS = ("html", "md", "csv", "xlsx", "json")
+#: Files each format writes (``csv`` adds frequentist/side-by-side tables when given).
+FORMAT_FILES = {
+    "html": ("report.html",),
+    "md": ("summary.md", "forest.png"),
+    "csv": ("effects.csv",),
+    "xlsx": ("findings.xlsx",),
+    "json": ("results.json",),
+}
+
+
+def report(
+    fit,
+    out_dir: str | Path,
+    formats: Iterable[str] = FORMATS,
+    frequentist: pd.DataFrame | None = None,
+    prob: float = HDI_PROB,
+    threshold: int = DISCLOSURE_THRESHOLD,
+) -> dict[str, Path]:
+    """Write the report of ``fit`` into ``out_dir`` in the chosen formats.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model, fresh or from :func:`fd_bayes.load` (nothing is refitted).
+    out_dir : str or Path
+        Folder for the files (created if missing; existing report files are replaced).
+    formats : iterable of str
+        Any of ``"html"``, ``"md"``, ``"csv"``, ``"xlsx"``, ``"json"``. ``md`` and
+        ``csv`` both come from :func:`fd_bayes.report.write_report`, which also draws
+        ``forest.png``.
+    frequentist : pandas.DataFrame, optional
+        The table of :func:`fd_bayes.frequentist.compare` for the same trial. Adds NB GLM
+        p-values to the HTML findings table, ``frequentist.csv`` and ``side_by_side.csv``
+        (csv) and sheets of the same names (xlsx).
+    prob : float
+        Credible-interval probability (default 0.95).
+    threshold : int
+        Disclosure threshold: counts from fewer people per arm are suppressed.
+
+    Returns
+    -------
+    dict of str -> Path
+        Output file name -> path.
+
+    Raises
+    ------
+    SettingsError
+        For an unknown format.
+    """
+    from fd_bayes.report import write_report
+    from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
+    from fd_bayes.report.html import write_html
+    from fd_bayes.report.side_by_side import side_by_side
+
+    formats = tuple(formats)
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise SettingsError(f"unknown report format(s) {unknown}; choose from {list(FORMATS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    effects = fit.effects(prob=prob)
+    paths: dict[str, Path] = {}
+    tables: dict[str, pd.DataFrame] = {"effects": effects}
+    if frequentist is not None:
+        tables["frequentist"] = frequentist
+        tables["side_by_side"] = side_by_side(fit, frequentist)
+
+    if "md" in formats or "csv" in formats:
+        written = write_report(fit, out, prob=prob)
+        if "md" not in formats:
+            for name in FORMAT_FILES["md"]:
+                written.pop(name).unlink()
+        if "csv" not in formats:
+            written.pop("effects.csv").unlink()
+        paths.update({k: Path(v) for k, v in written.items()})
+    if "csv" in formats:
+        # the same table as findings.xlsx, with complementary suppression added
+        for name, table in tables.items():
+            paths[f"{name}.csv"] = out / f"{name}.csv"
+            disclosed(table, threshold).to_csv(paths[f"{name}.csv"], index=False)
+    if "html" in formats:
+        paths["report.html"] = write_html(
+            fit,
+            out / "report.html",
+            effects=effects,
+            frequentist=frequentist,
+            prob=prob,
+            threshold=threshold,
+        )
+    if "xlsx" in formats:
+        info = fit.info
+        about = [
+            ("trial", info.get("trial_name", "")),
+            ("model", info.get("model", fit.spec.name)),
+            ("spec hash", info.get("spec_hash", "")),
+            ("data hash", info.get("data_hash", "")),
+            ("seed", info.get("seed", "")),
+            ("credible interval", f"{100 * prob:.0f}% highest-density"),
+            ("disclosure threshold", f"counts from fewer than {threshold} people are blank"),
+        ]
+        paths["findings.xlsx"] = write_xlsx(tables, out / "findings.xlsx", threshold, about)
+    if "json" in formats:
+        paths["results.json"] = write_results_json(
+            fit, effects, out / "results.json", prob, threshold
+        )
+    return paths
+
+
+__all__ = ["FORMATS", "report"]

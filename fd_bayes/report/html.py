@@ -1,0 +1,464 @@
+"""The self-contained HTML report (``report.html``).
+
+One file with inline CSS and figures embedded as base64 PNG: it opens offline, loads
+nothing from the network and prints on A4. The page is rendered from the Jinja2
+template ``templates/report.html.j2`` shipped inside the package. Every table passes
+through disclosure control (:func:`fd_bayes.report.exports.disclosed`) first.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fd_bayes.constants import (
+    DISCLOSURE_THRESHOLD,
+    ESS_MIN,
+    HDI_PROB,
+    RHAT_MAX,
+)
+from fd_bayes.report.exports import disclosed
+from fd_bayes.report.sentences import finding_sentence, percent, verbal_scale_rows
+
+#: Significance key for frequentist p-values: (upper bound, stars).
+SIGNIFICANCE = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
+
+
+def stars(p: float | None) -> str:
+    """Significance stars for a p-value (empty when not significant or missing)."""
+    if p is None or pd.isna(p):
+        return ""
+    for bound, mark in SIGNIFICANCE:
+        if p < bound:
+            return mark
+    return ""
+
+
+def _p_text(p) -> str:
+    if p is None or pd.isna(p):
+        return "–"
+    text = "<0.001" if p < 0.001 else f"{p:.3f}"
+    return text + stars(p)
+
+
+def _pct_change(rr: float) -> str:
+    value = (rr - 1.0) * 100
+    if round(value) == 0:
+        return "0%"
+    return f"{value:+.0f}%".replace("-", "−")
+
+
+def _label(level: str, crime: str, band: str) -> str:
+    if level == "overall":
+        return "All crime types"
+    if level == "harm":
+        return "Harm-weighted" if band == "all" else f"Harm-weighted, aged {band}"
+    if level == "age_band":
+        return f"All crime types, aged {band}"
+    return str(crime).capitalize()
+
+
+def figure_data_uri(fig) -> str:
+    """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _headline_rows(effects: pd.DataFrame) -> pd.DataFrame:
+    """Rows reported in the key findings and the findings table, in reading order."""
+    parts = [
+        effects[effects["level"] == "overall"],
+        effects[(effects["level"] == "harm") & (effects["age_band"] == "all")],
+        effects[effects["level"] == "crime_type"],
+        effects[effects["level"] == "age_band"],
+    ]
+    return pd.concat(parts)
+
+
+def key_findings(effects: pd.DataFrame, prob: float = HDI_PROB) -> list[dict]:
+    """Per outcome, the plain-language finding sentences (with any notes)."""
+    out = []
+    rows = _headline_rows(effects)
+    for outcome in pd.unique(rows["outcome"]):
+        items = []
+        for _, row in rows[rows["outcome"] == outcome].iterrows():
+            note = row.get("note")
+            items.append(
+                {
+                    "text": finding_sentence(row, prob),
+                    "note": "" if note is None or pd.isna(note) else str(note),
+                }
+            )
+        out.append({"outcome": str(outcome).capitalize(), "items": items})
+    return out
+
+
+def findings_table(effects: pd.DataFrame, frequentist: pd.DataFrame | None = None) -> dict:
+    """Crime-type rows x outcome columns: % change, credible interval, P(reduction), NB p.
+
+    Returns
+    -------
+    dict
+        ``outcomes`` (column groups), ``rows`` (each ``label`` and per-outcome ``cells``)
+        and ``has_p`` (whether a frequentist p-value column is shown).
+    """
+    rows = _headline_rows(effects)
+    outcomes = list(pd.unique(rows["outcome"]))
+    nb = None
+    if frequentist is not None:
+        nb = frequentist[
+            (frequentist["method"] == "negbin_glm") & (frequentist["measure"] == "rate_ratio")
+        ].set_index(["outcome", "crime_type", "age_band"])["p_value"]
+    order = []
+    for r in rows.itertuples():
+        key = (r.level, r.crime_type, r.age_band)
+        if key not in order:
+            order.append(key)
+    table_rows = []
+    for level, crime, band in order:
+        cells = []
+        for outcome in outcomes:
+            hit = rows[
+                (rows["level"] == level)
+                & (rows["crime_type"] == crime)
+                & (rows["age_band"] == band)
+                & (rows["outcome"] == outcome)
+            ]
+            if hit.empty:
+                cells.append(None)
+                continue
+            r = hit.iloc[0]
+            p = None
+            if nb is not None and level != "harm":
+                p = nb.get((outcome, crime, band))
+            cells.append(
+                {
+                    "change": _pct_change(r["rr_median"]),
+                    "interval": f"{_pct_change(r['rr_lower'])} to {_pct_change(r['rr_upper'])}",
+                    "p_reduction": percent(r["p_reduction"]),
+                    "p_value": _p_text(p),
+                    "summary": level != "crime_type",
+                }
+            )
+        table_rows.append(
+            {"label": _label(level, crime, band), "cells": cells, "summary": level != "crime_type"}
+        )
+    return {
+        "outcomes": [str(o).capitalize() for o in outcomes],
+        "rows": table_rows,
+        "has_p": nb is not None,
+    }
+
+
+def data_description(effects: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> list[dict]:
+    """People and follow-up events by outcome, arm and age band (after disclosure control)."""
+    keep = effects[effects["level"].isin(["age_band", "overall"])]
+    keep = disclosed(keep, threshold)
+
+    def fmt(v) -> str:
+        return f"<{threshold}" if pd.isna(v) else f"{int(v)}"
+
+    out = []
+    for r in keep.itertuples():
+        out.append(
+            {
+                "outcome": str(r.outcome),
+                "age_band": "all ages" if r.age_band == "all" else str(r.age_band),
+                "n_treatment": fmt(r.n_treatment),
+                "n_control": fmt(r.n_control),
+                "events_treatment": fmt(r.events_treatment),
+                "events_control": fmt(r.events_control),
+                "summary": r.level == "overall",
+            }
+        )
+    return out
+
+
+def density_figure(fit, effects: pd.DataFrame, prob: float = HDI_PROB):
+    """Posterior densities of the overall rate ratio per outcome, reduction region shaded.
+
+    The draws are the g-computed ratios sum(mu under treatment) / sum(mu under control)
+    over the treated cohort, as in the ``overall`` rows of the effects table.
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import gaussian_kde
+
+    mu1, mu0, rows = fit._potential_outcomes
+    outcomes = list(pd.unique(effects.loc[effects["level"] == "overall", "outcome"]))
+    fig, axes = plt.subplots(
+        1, len(outcomes), figsize=(3.8 * len(outcomes), 2.8), squeeze=False, sharey=False
+    )
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        mask = (rows["outcome"] == outcome).to_numpy()
+        rr = mu1[:, mask].sum(axis=1) / mu0[:, mask].sum(axis=1)
+        log_rr = np.log(rr)
+        grid = np.linspace(log_rr.min() - 0.3, log_rr.max() + 0.3, 400)
+        dens = gaussian_kde(log_rr)(grid)
+        x = np.exp(grid)
+        ax.plot(x, dens, color="#1b4f72", lw=1.5)
+        below = x < 1
+        ax.fill_between(x[below], dens[below], color="#2e86c1", alpha=0.35, lw=0)
+        ax.axvline(1.0, color="grey", ls="--", lw=1)
+        ax.set_xscale("log")
+        ticks = [t for t in (0.25, 0.5, 1, 2, 4) if x.min() <= t <= x.max()]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_yticks([])
+        p = float(np.mean(rr < 1))
+        ax.set_title(f"{str(outcome).capitalize()}: P(reduction) {percent(p)}", fontsize=10)
+        ax.set_xlabel("Rate ratio, all crime types (< 1 = fewer)", fontsize=9)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _checklist(fit, has_frequentist: bool) -> list[dict]:
+    """The Bayesian Analysis Reporting Guidelines (Kruschke 2021) and what this report covers."""
+    has_prior_pred = "prior_predictive" in fit.idata.groups()
+    has_ppc = "posterior_predictive" in fit.idata.groups()
+    yes, part, no = "covered", "partly", "not in this report"
+    return [
+        {
+            "step": "Preamble",
+            "item": "Explain why a Bayesian analysis is used",
+            "status": yes,
+            "where": "Methods: why Bayesian",
+        },
+        {
+            "step": "1. Explain the model",
+            "item": "Data variables (outcome, predictors)",
+            "status": yes,
+            "where": "Methods: data",
+        },
+        {
+            "step": "1. Explain the model",
+            "item": "Likelihood and its parameters",
+            "status": yes,
+            "where": "Methods: model",
+        },
+        {
+            "step": "1. Explain the model",
+            "item": "Prior distributions, and their justification",
+            "status": yes if "#" in (fit.spec.source or "") else part,
+            "where": "Methods: prior table and the commented model specification",
+        },
+        {
+            "step": "1. Explain the model",
+            "item": "Formal specification of likelihood and prior",
+            "status": yes,
+            "where": "Methods: model equation and prior table",
+        },
+        {
+            "step": "1. Explain the model",
+            "item": "Prior predictive check",
+            "status": part if has_prior_pred else no,
+            "where": "draws stored in fit.nc; no figure yet" if has_prior_pred else "–",
+        },
+        {
+            "step": "2. Computation",
+            "item": "Software and versions",
+            "status": yes,
+            "where": "Provenance",
+        },
+        {
+            "step": "2. Computation",
+            "item": "MCMC convergence (R-hat, divergences)",
+            "status": yes,
+            "where": "Diagnostics",
+        },
+        {
+            "step": "2. Computation",
+            "item": "MCMC resolution (effective sample size)",
+            "status": yes,
+            "where": "Diagnostics (minimum over all parameters)",
+        },
+        {
+            "step": "3. Posterior",
+            "item": "Posterior predictive check",
+            "status": part if has_ppc else no,
+            "where": "draws stored in fit.nc; no figure yet" if has_ppc else "–",
+        },
+        {
+            "step": "3. Posterior",
+            "item": "Posterior summary: central tendency and credible "
+            "interval of every reported quantity",
+            "status": yes,
+            "where": "Key findings, findings table, forest plot, effects.csv",
+        },
+        {
+            "step": "3. Posterior",
+            "item": "Bayes factors / posterior model probabilities",
+            "status": no,
+            "where": "not used: the report gives posterior probabilities instead",
+        },
+        {
+            "step": "4. Decisions",
+            "item": "Decision thresholds stated (e.g. ROPE)",
+            "status": part,
+            "where": "P(reduction), P(>= 25%), P(>= 50%); verbal scale; no ROPE",
+        },
+        {
+            "step": "5. Sensitivity",
+            "item": "Sensitivity of the results to the priors",
+            "status": no,
+            "where": "not yet run for this fit",
+        },
+        {
+            "step": "6. Reproducibility",
+            "item": "Code, data and MCMC chains available",
+            "status": part,
+            "where": "fit.nc holds the chains; spec and data hashes and the seed below; "
+            "data are not shared (police records about children)",
+        },
+        {
+            "step": "Context",
+            "item": "Frequentist comparisons beside the Bayesian estimates",
+            "status": yes if has_frequentist else no,
+            "where": "Findings table (NB GLM p-values)" if has_frequentist else "–",
+        },
+    ]
+
+
+def _diagnostics_rows(fit) -> list[list[str]]:
+    d = fit.diagnostics()
+    return [
+        ["max R-hat", f"{d['max_rhat']:.3f}", f"≤ {RHAT_MAX}", d["max_rhat"] <= RHAT_MAX],
+        ["min bulk ESS", f"{d['min_ess_bulk']:.0f}", f"≥ {ESS_MIN:.0f}",
+         d["min_ess_bulk"] >= ESS_MIN],
+        ["min tail ESS", f"{d['min_ess_tail']:.0f}", f"≥ {ESS_MIN:.0f}",
+         d["min_ess_tail"] >= ESS_MIN],
+        ["divergences", str(d["divergences"]), "0", d["divergences"] == 0],
+    ]  # fmt: skip
+
+
+def _provenance_rows(fit) -> list[tuple[str, str]]:
+    import platform
+
+    from fd_bayes import __version__
+
+    info = fit.info
+    rows = [
+        ("trial", str(info.get("trial_name", "–"))),
+        ("fd_bayes version (fit)", str(info.get("fd_bayes_version", "–"))),
+        ("fd_bayes version (report)", __version__),
+        ("Python", platform.python_version()),
+        ("model", str(info.get("model", fit.spec.name))),
+        ("model spec hash (SHA-256)", str(info.get("spec_hash", "–"))),
+        ("data hash (SHA-256)", str(info.get("data_hash", "–"))),
+        ("sampler", str(info.get("sampler", "–"))),
+        (
+            "chains × draws (tuning)",
+            f"{info.get('chains', '–')} × {info.get('draws', '–')} ({info.get('tune', '–')})",
+        ),
+        ("target acceptance", str(info.get("target_accept", "–"))),
+        ("seed", str(info.get("seed", "–"))),
+    ]
+    for mod in ("pymc", "arviz", "numpy", "pandas"):
+        try:
+            version = __import__(mod).__version__
+        except ImportError:  # pragma: no cover - optional at report time
+            continue
+        rows.append((f"{mod} version (report)", version))
+    return rows
+
+
+def render_html(
+    fit,
+    effects: pd.DataFrame | None = None,
+    frequentist: pd.DataFrame | None = None,
+    prob: float = HDI_PROB,
+    threshold: int = DISCLOSURE_THRESHOLD,
+    densities: bool = True,
+) -> str:
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model (fresh or loaded).
+    effects : pandas.DataFrame, optional
+        ``fit.effects(prob)``; computed when not given.
+    frequentist : pandas.DataFrame, optional
+        A table from :func:`fd_bayes.frequentist.compare`; adds NB GLM p-values.
+    prob : float
+        Credible-interval probability.
+    threshold : int
+        Disclosure threshold (people per arm below which counts are suppressed).
+    densities : bool
+        Draw the posterior density figure of the overall effects.
+
+    Returns
+    -------
+    str
+        The HTML text.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from fd_bayes.plots import forest_plot
+
+    if effects is None:
+        effects = fit.effects(prob=prob)
+    env = Environment(
+        loader=PackageLoader("fd_bayes.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = env.get_template("report.html.j2")
+    suppressed = disclosed(effects, threshold)
+    n_suppressed = int(suppressed["note"].fillna("").str.contains("suppressed").sum())
+    figures = [
+        {
+            "title": f"Rate ratios by crime type ({100 * prob:.0f}% credible intervals)",
+            "uri": figure_data_uri(forest_plot(effects, prob=prob)),
+            "alt": "Forest plot of rate ratios by crime type and outcome",
+        }
+    ]
+    if densities:
+        figures.append(
+            {
+                "title": "Posterior density of the overall rate ratio (reduction shaded)",
+                "uri": figure_data_uri(density_figure(fit, effects, prob)),
+                "alt": "Posterior densities of the overall rate ratio, reduction region shaded",
+            }
+        )
+    info = fit.info
+    return template.render(
+        title=f"fd_bayes results: {info.get('trial_name', 'trial')}",
+        synthetic="synthetic" in str(info.get("trial_name", "")),
+        pct=f"{100 * prob:.0f}%",
+        problems=fit.diagnostic_problems(),
+        findings=key_findings(effects, prob),
+        table=findings_table(effects, frequentist),
+        significance=[(mark, f"p < {bound:g}") for bound, mark in SIGNIFICANCE][::-1],
+        verbal_scale=verbal_scale_rows(),
+        figures=figures,
+        data_rows=data_description(effects, threshold),
+        threshold=threshold,
+        n_suppressed=n_suppressed,
+        spec=fit.spec,
+        priors=fit.spec.prior_table(),
+        notes=fit.notes,
+        diagnostics=_diagnostics_rows(fit),
+        provenance=_provenance_rows(fit),
+        checklist=_checklist(fit, frequentist is not None),
+    )
+
+
+def write_html(fit, path: str | Path, **kwargs) -> Path:
+    """Write :func:`render_html` to ``path`` (UTF-8) and return the path."""
+    path = Path(path)
+    path.write_text(render_html(fit, **kwargs), encoding="utf-8")
+    return path
+
+
+__all__ = ["SIGNIFICANCE", "render_html", "write_html"]

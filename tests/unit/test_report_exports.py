@@ -1,0 +1,170 @@
+"""The full report: results.json, findings.xlsx, CSVs, disclosure control (no MCMC)."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fd_bayes as fdb
+from fd_bayes.errors import SettingsError
+from fd_bayes.report.exports import COMPLEMENT_NOTE, SCHEMA_VERSION, disclosed
+from fd_bayes.report.full import report
+
+openpyxl = pytest.importorskip("openpyxl")
+
+from test_report_html import handmade_fit  # noqa: E402  (tests/unit is on sys.path)
+
+DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    fit, trial = handmade_fit()
+    out = tmp_path_factory.mktemp("report")
+    table = fdb.frequentist.compare(trial, seed=1)
+    paths = report(fit, out, frequentist=table)
+    return fit, trial, out, paths
+
+
+def _texts(out):
+    """The text of every written file (xlsx: its XML parts; PNG skipped; data URIs cut)."""
+    for path in sorted(out.iterdir()):
+        if path.suffix == ".png":
+            continue
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                text = "\n".join(z.read(n).decode("utf-8") for n in z.namelist())
+        else:
+            text = path.read_text(encoding="utf-8")
+        yield path.name, DATA_URI.sub("", text)
+
+
+def test_all_formats_written(written):
+    _, _, out, paths = written
+    expected = {
+        "report.html",
+        "summary.md",
+        "forest.png",
+        "effects.csv",
+        "frequentist.csv",
+        "side_by_side.csv",
+        "findings.xlsx",
+        "results.json",
+    }
+    assert set(paths) == expected
+    assert {p.name for p in out.iterdir()} == expected
+
+
+def test_no_person_id_in_any_file(written):
+    _, trial, out, _ = written
+    ids = sorted(set(trial.data["person_id"])) if hasattr(trial, "data") else []
+    ids = ids or [f"P{i:03d}" for i in range(24)]
+    assert "P000" in ids
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b")
+    for name, text in _texts(out):
+        assert "person_id" not in text, name
+        assert not pattern.search(text), (name, pattern.search(text))
+
+
+def test_results_json_schema(written):
+    fit, _, out, _ = written
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert doc["provenance"]["spec_hash"] == "abc123" and doc["provenance"]["seed"] == 7
+    assert doc["interval"]["probability"] == 0.95 and doc["disclosure_threshold"] == 5
+    effects = fit.effects()
+    assert len(doc["estimates"]) == len(effects)
+    first = doc["estimates"][0]
+    assert first["rr_median"] == pytest.approx(effects.iloc[0]["rr_median"])
+    assert set(effects.columns) <= set(first)
+    assert doc["model"]["priors"]["effect_overall"].startswith("Normal")
+
+
+def _sheet(path, name) -> pd.DataFrame:
+    ws = openpyxl.load_workbook(path, read_only=True)[name]
+    rows = list(ws.values)
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+@pytest.mark.parametrize("name", ["effects", "frequentist", "side_by_side"])
+def test_xlsx_numbers_equal_csv(written, name):
+    _, _, out, _ = written
+    csv = pd.read_csv(out / f"{name}.csv")
+    sheet = _sheet(out / "findings.xlsx", name)
+    assert list(sheet.columns) == list(csv.columns)
+    assert len(sheet) == len(csv)
+    for col in csv.columns:
+        if pd.api.types.is_numeric_dtype(csv[col]):
+            np.testing.assert_allclose(
+                pd.to_numeric(sheet[col]).astype(float), csv[col].astype(float), rtol=1e-12
+            )
+
+
+def test_xlsx_is_formatted(written):
+    _, _, out, _ = written
+    wb = openpyxl.load_workbook(out / "findings.xlsx")
+    assert wb.sheetnames == ["about", "effects", "frequentist", "side_by_side"]
+    ws = wb["effects"]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.bold
+    col = [c.value for c in ws[1]].index("rr_median") + 1
+    assert ws.cell(row=2, column=col).number_format == "0.000"
+
+
+def test_tiny_stratum_is_suppressed_in_every_export(tmp_path):
+    fit, _ = handmade_fit(n_per_arm=3, seed=2)
+    paths = report(fit, tmp_path, formats=("csv", "xlsx", "json", "html"))
+    # 3 people per arm in each age band: every banded row is suppressed; pooled rows
+    # (6 people per arm) are not
+    csv = pd.read_csv(paths["effects.csv"])
+    banded = csv["age_band"] != "all"
+    counts = ["n_treatment", "n_control", "events_treatment", "events_control"]
+    assert banded.sum() > 0 and csv.loc[banded, counts].isna().all().all()
+    assert csv.loc[banded, "note"].str.contains("suppressed").all()
+    assert (csv.loc[~banded, "n_treatment"] == 6).all()
+    sheet = _sheet(paths["findings.xlsx"], "effects")
+    assert sheet.loc[banded, counts].isna().all().all()
+    doc = json.loads(paths["results.json"].read_text(encoding="utf-8"))
+    assert all(e["n_treatment"] is None and e["events_treatment"] is None
+               for e in doc["estimates"] if e["age_band"] != "all")  # fmt: skip
+    html = paths["report.html"].read_text(encoding="utf-8")
+    assert "&lt;5" in html
+    assert not (tmp_path / "summary.md").exists()  # md not asked for
+
+
+def test_complementary_suppression_one_small_band():
+    effects = pd.DataFrame(
+        {
+            "level": ["cell", "cell", "age_band", "age_band", "overall"],
+            "outcome": ["offending"] * 5,
+            "crime_type": ["knife", "knife", "all", "all", "all"],
+            "age_band": ["11-17", "18-25", "11-17", "18-25", "all"],
+            "rr_median": [0.5, 0.6, 0.5, 0.6, 0.55],
+            "n_treatment": [2, 20, 2, 20, 22],
+            "n_control": [30, 40, 30, 40, 70],
+            "events_treatment": [1, 9, 1, 9, 10],
+            "events_control": [12, 30, 12, 30, 42],
+            "note": [""] * 5,
+        }
+    )
+    out = disclosed(effects, threshold=5)
+    # the small band is suppressed, and so is the other band (total - other = small band)
+    assert out.loc[:3, "n_treatment"].isna().all()
+    assert out.loc[1, "note"] == COMPLEMENT_NOTE
+    assert out.loc[4, "n_treatment"] == 22  # the pooled total stays
+    assert out.loc[0, "rr_median"] == 0.5
+
+
+def test_unknown_format_and_subset(tmp_path):
+    fit, _ = handmade_fit()
+    with pytest.raises(SettingsError, match="unknown report format"):
+        report(fit, tmp_path, formats=("pdf",))
+    paths = report(fit, tmp_path / "j", formats=("json",))
+    assert list(paths) == ["results.json"]
+    assert [p.name for p in (tmp_path / "j").iterdir()] == ["results.json"]
+    paths = report(fit, tmp_path / "c", formats=("csv",))
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["effects.csv"]

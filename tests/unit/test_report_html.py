@@ -1,0 +1,271 @@
+"""The verbal scale, key-findings sentences and the self-contained HTML report (no MCMC)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fd_bayes as fdb
+from fd_bayes import inference_data as infd
+from fd_bayes.build import Design
+from fd_bayes.fit import Fit
+from fd_bayes.report.html import findings_table, render_html, stars
+from fd_bayes.report.sentences import (
+    VERBAL_SCALE,
+    effect_sentence,
+    finding_sentence,
+    verbal_probability,
+    verbal_scale_rows,
+)
+from fd_bayes.spec import load_spec
+
+
+def _row(**kw):
+    base = {
+        "level": "crime_type",
+        "outcome": "offending",
+        "crime_type": "knife",
+        "age_band": "all",
+        "rr_median": 0.42,
+        "rr_lower": 0.21,
+        "rr_upper": 0.79,
+        "p_reduction": 0.995,
+        "p_reduction_50": 0.62,
+    }
+    return pd.Series({**base, **kw})
+
+
+# --- the verbal scale ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "words"),
+    [
+        (1.0, "virtually certain"),
+        (0.99, "virtually certain"),
+        (0.9899, "extremely likely"),
+        (0.95, "extremely likely"),
+        (0.9499, "very likely"),
+        (0.90, "very likely"),
+        (0.66, "likely"),
+        (0.6599, "about as likely as not"),
+        (0.5, "about as likely as not"),
+        (0.33, "about as likely as not"),
+        (0.3299, "unlikely"),
+        (0.10, "unlikely"),
+        (0.0999, "very unlikely"),
+        (0.05, "very unlikely"),
+        (0.0499, "extremely unlikely"),
+        (0.01, "extremely unlikely"),
+        (0.0099, "exceptionally unlikely"),
+        (0.0, "exceptionally unlikely"),
+    ],
+)
+def test_verbal_scale_boundaries(p, words):
+    assert verbal_probability(p) == words
+
+
+def test_verbal_scale_covers_unit_interval_without_certainty():
+    bounds = sorted((lo, hi) for lo, hi, _ in VERBAL_SCALE)
+    assert bounds[0][0] == 0.0 and bounds[-1][1] == 1.0
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    words = [w for _, _, w in VERBAL_SCALE]
+    assert "certain" not in words and "impossible" not in " ".join(words)
+    assert verbal_scale_rows()[0] == ("virtually certain", "99% or more")
+    assert verbal_scale_rows()[-1] == ("exceptionally unlikely", "less than 1%")
+    with pytest.raises(ValueError):
+        verbal_probability(1.2)
+
+
+# --- golden sentences ---------------------------------------------------------------------
+
+
+def test_golden_reduction_finding():
+    assert finding_sentence(_row()) == (
+        "Young people offered the intervention were suspects in an estimated 58% fewer knife "
+        "offences than the control group (95% credible interval: 21% to 79% fewer). The "
+        "probability that the intervention reduced knife offending is more than 99% "
+        "(virtually certain); the probability that it reduced it by at least half is 62% "
+        "(about as likely as not)."
+    )
+
+
+def test_golden_increase_and_rounding():
+    text = finding_sentence(
+        _row(rr_median=1.126, rr_lower=1.014, rr_upper=1.61, p_reduction=0.004, p_reduction_50=0)
+    )
+    assert text == (
+        "Young people offered the intervention were suspects in an estimated 13% more knife "
+        "offences than the control group (95% credible interval: 1% to 61% more). The "
+        "probability that the intervention reduced knife offending is less than 1% "
+        "(exceptionally unlikely); the probability that it reduced it by at least half is "
+        "less than 1% (exceptionally unlikely)."
+    )
+
+
+def test_golden_very_uncertain_and_no_change():
+    row = _row(
+        level="age_band",
+        crime_type="all",
+        age_band="11-17",
+        outcome="victimisation",
+        rr_median=1.004,
+        rr_lower=0.3,
+        rr_upper=3.2,
+        p_reduction=0.49,
+        p_reduction_50=0.08,
+    )
+    assert finding_sentence(row) == (
+        "Young people aged 11-17 offered the intervention were victims of about the same "
+        "number of victimisations as the control group (95% credible interval: from 70% "
+        "fewer to 220% more). The probability that the intervention reduced victimisation is "
+        "49% (about as likely as not); the probability that it reduced it by at least half "
+        "is 8% (very unlikely). This estimate is very uncertain: the data are consistent "
+        "with both halving and more than doubling."
+    )
+    # without the verbal scale the original wording is unchanged
+    assert "(about as likely" not in effect_sentence(row)
+
+
+def test_golden_harm_at_90_percent():
+    text = finding_sentence(
+        _row(level="harm", crime_type="all", rr_median=0.7, rr_lower=0.5, rr_upper=0.95,
+             p_reduction=0.97, p_reduction_50=0.05),
+        prob=0.9,
+    )  # fmt: skip
+    assert text.startswith(
+        "Young people offered the intervention were suspects in an estimated 30% fewer "
+        "harm-weighted offences than the control group (90% credible interval: 5% to 50% fewer)"
+    )
+    assert "reduced the harm of offending is 97% (extremely likely)" in text
+    assert "very uncertain" not in text
+
+
+def test_significance_stars():
+    assert [stars(p) for p in (0.0004, 0.004, 0.04, 0.2, None, np.nan)] == [
+        "***",
+        "**",
+        "*",
+        "",
+        "",
+        "",
+    ]
+
+
+# --- the HTML report on a hand-made fit ---------------------------------------------------
+
+
+def handmade_fit(n_per_arm: int = 6, seed: int = 0) -> tuple[Fit, fdb.Trial]:
+    """A fit with hand-made posterior draws; person ids look like the example's (P000...)."""
+    rng = np.random.default_rng(seed)
+    rows, i = [], 0
+    for band in ("11-17", "18-25"):
+        for arm in ("treatment", "control"):
+            for _ in range(n_per_arm):
+                for crime in ("knife", "violence"):
+                    rows.append(
+                        {
+                            "person_id": f"P{i:03d}",
+                            "arm": arm,
+                            "age_band": band,
+                            "crime_type": crime,
+                            "pre_count": int(rng.poisson(1.0)),
+                            "post_count": int(rng.poisson(0.8)),
+                        }
+                    )
+                i += 1
+    trial = fdb.Trial.from_counts(pd.DataFrame(rows), harm_weights={"knife": 3.0, "violence": 1.0})
+    design = Design.from_trial(trial)
+    n_chain, n_draw, n_cell = 2, 200, len(design.cells)
+    post = {
+        "intercept": rng.normal(-0.5, 0.1, (n_chain, n_draw, n_cell)),
+        "baseline_slope": rng.normal(0.4, 0.05, (n_chain, n_draw, len(design.crime_outcomes))),
+        "person_sd": np.abs(rng.normal(0.5, 0.05, (n_chain, n_draw))),
+        "z_person": rng.normal(0, 1, (n_chain, n_draw, design.n_people)),
+        "theta": rng.normal([-0.9, -0.1, -0.4, 0.3][:n_cell], 0.3, (n_chain, n_draw, n_cell)),
+    }
+    dims = {
+        "intercept": ["cell"],
+        "theta": ["cell"],
+        "baseline_slope": ["crime_outcome"],
+        "z_person": ["person"],
+    }
+    idata = infd.from_dict(
+        posterior=post,
+        sample_stats={"diverging": np.zeros((n_chain, n_draw), bool)},
+        dims=dims,
+        coords=design.coords,
+    )
+    infd.add_groups(idata, {"constant_data": design.to_dataset()})
+    attrs = idata.posterior.attrs
+    attrs.update(
+        harm_weights='{"knife": 3.0, "violence": 1.0}',
+        trial_name="hand-made test trial",
+        model="negbin_hier",
+        spec_hash="abc123",
+        data_hash="def456",
+        seed=7,
+        sampler="none (hand-made draws)",
+    )
+    return Fit(idata, load_spec("negbin_hier"), design), trial
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return handmade_fit()
+
+
+@pytest.fixture(scope="module")
+def html(fitted):
+    fit, trial = fitted
+    table = fdb.frequentist.compare(trial, seed=1)
+    return render_html(fit, frequentist=table)
+
+
+def test_html_is_self_contained(html):
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "@import" not in html and "<link" not in html and "<script" not in html
+    images = re.findall(r"<img[^>]*\ssrc=\"([^\"]+)\"", html)
+    assert len(images) == 2
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "@media print" in html
+
+
+def test_html_has_findings_keys_and_checklist(html, fitted):
+    fit, _ = fitted
+    effects = fit.effects()
+    overall = effects[(effects["level"] == "overall")].iloc[0]
+    assert finding_sentence(overall) in html.replace("&#39;", "'")
+    assert "Key findings" in html and "Findings table" in html
+    assert "Verbal probability scale" in html and "virtually certain" in html
+    assert "NB GLM p" in html and "p &lt; 0.05" in html
+    assert "Bayesian Analysis Reporting Guidelines" in html and "Kruschke" in html
+    for item in ("Prior predictive check", "MCMC convergence", "Posterior predictive check"):
+        assert item in html
+    assert "Provenance" in html and "abc123" in html
+    assert "disclosure threshold is\n5" in html or "disclosure threshold is 5" in html
+
+
+def test_findings_table_layout(fitted):
+    fit, trial = fitted
+    table = findings_table(fit.effects(), fdb.frequentist.compare(trial, seed=1))
+    labels = [r["label"] for r in table["rows"]]
+    assert labels[:4] == ["All crime types", "Harm-weighted", "Knife", "Violence"]
+    assert table["outcomes"] == ["Offending"] and table["has_p"]
+    knife = table["rows"][2]["cells"][0]
+    rr = fit.effects().query("level == 'crime_type' and crime_type == 'knife'").iloc[0]
+    assert knife["change"] == f"{(rr['rr_median'] - 1) * 100:+.0f}%".replace("-", "−")
+    assert table["rows"][1]["cells"][0]["p_value"] == "–"  # no frequentist harm
+
+
+def test_html_without_frequentist_and_small_strata_is_suppressed():
+    fit, _ = handmade_fit(n_per_arm=3, seed=1)
+    html = render_html(fit, densities=False)
+    assert "NB GLM p" not in html
+    assert "<img" in html and html.count("<img") == 1
+    assert "&lt;5" in html  # every count of the 3-person arms is suppressed
+    assert re.search(r">\s*3\s*<", html) is None

@@ -5,8 +5,9 @@ never claims certainty: probabilities above 99% read "more than 99%".
 
 Probabilities can also be put into words with a fixed verbal scale
 (:data:`VERBAL_SCALE`), modelled on the calibrated language of the IPCC's uncertainty
-guidance (Mastrandrea et al. 2010): "virtually certain" means a probability of at least
-99%, "very likely" at least 90%, "about as likely as not" 33% to 66%, and so on. The
+guidance (Mastrandrea et al. 2010): "virtually certain" means a probability of more
+than 99%, "very likely" 90% to 94%, "about as likely as not" 33% to 65%, and so on; the
+band follows the percentage as printed, so a printed number always gets the same words. The
 scale is symmetric, never says "certain" or "impossible", and is shown as a key
 wherever it is used (:func:`verbal_scale_rows`).
 """
@@ -53,34 +54,44 @@ UNCERTAIN_UPPER: float = 2.0
 
 
 def verbal_probability(p: float) -> str:
-    """The words of :data:`VERBAL_SCALE` for probability ``p``.
+    """The words of :data:`VERBAL_SCALE` for probability ``p``, as :func:`percent` shows it.
+
+    The band is chosen from the *displayed* percentage, so one printed number always
+    gets the same words: "more than 99%" is virtually certain, "99%" (0.985 to 0.99) is
+    extremely likely, "90%" is very likely, "89%" likely.
 
     Examples
     --------
-    >>> verbal_probability(0.995), verbal_probability(0.9), verbal_probability(0.5)
-    ('virtually certain', 'very likely', 'about as likely as not')
-    >>> verbal_probability(0.0)
-    'exceptionally unlikely'
+    >>> verbal_probability(0.995), verbal_probability(0.99), verbal_probability(0.9)
+    ('virtually certain', 'extremely likely', 'very likely')
+    >>> verbal_probability(0.5), verbal_probability(0.0)
+    ('about as likely as not', 'exceptionally unlikely')
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"a probability must lie in [0, 1], got {p}")
-    for lower, _upper, words in VERBAL_SCALE:
-        if p >= lower:
+    top, *middle, bottom = VERBAL_SCALE
+    if p > top[0]:
+        return top[2]
+    if p < bottom[1]:
+        return bottom[2]
+    shown = int(f"{100 * p:.0f}") / 100  # exactly what percent() prints
+    for lower, _upper, words in middle:
+        if shown >= lower:
             return words
-    raise AssertionError("unreachable: the scale covers [0, 1]")  # pragma: no cover
+    return bottom[2]  # pragma: no cover - p >= 0.01 always meets the last middle band
 
 
 def verbal_scale_rows() -> list[tuple[str, str]]:
-    """The scale as ``(words, range)`` rows for a key, e.g. ``("likely", "66% to 90%")``."""
-    rows = []
-    for lower, upper, words in VERBAL_SCALE:
-        if upper >= 1.0:
-            span = f"{100 * lower:.0f}% or more"
-        elif lower <= 0.0:
-            span = f"less than {100 * upper:.0f}%"
-        else:
-            span = f"{100 * lower:.0f}% to {100 * upper:.0f}%"
-        rows.append((words, span))
+    """The scale as ``(words, range)`` rows for a key, e.g. ``("likely", "66% to 89%")``.
+
+    Ranges are in displayed (rounded) percentages, matching :func:`verbal_probability`.
+    """
+    top, *middle, bottom = VERBAL_SCALE
+    rows = [(top[2], f"more than {100 * top[0]:.0f}%")]
+    for lower, upper, words in middle:
+        last = 100 * upper if upper == top[0] else 100 * upper - 1
+        rows.append((words, f"{100 * lower:.0f}% to {last:.0f}%"))
+    rows.append((bottom[2], f"less than {100 * bottom[1]:.0f}%"))
     return rows
 
 

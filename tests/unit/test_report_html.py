@@ -18,6 +18,7 @@ from fd_bayes.report.sentences import (
     VERBAL_SCALE,
     effect_sentence,
     finding_sentence,
+    percent,
     verbal_probability,
     verbal_scale_rows,
 )
@@ -46,20 +47,22 @@ def _row(**kw):
     ("p", "words"),
     [
         (1.0, "virtually certain"),
-        (0.99, "virtually certain"),
+        (0.995, "virtually certain"),
+        (0.99, "extremely likely"),  # printed "99%", not "more than 99%"
         (0.9899, "extremely likely"),
         (0.95, "extremely likely"),
-        (0.9499, "very likely"),
+        (0.9449, "very likely"),  # printed "94%"
         (0.90, "very likely"),
+        (0.8949, "likely"),  # printed "89%"
         (0.66, "likely"),
-        (0.6599, "about as likely as not"),
+        (0.6549, "about as likely as not"),
         (0.5, "about as likely as not"),
         (0.33, "about as likely as not"),
-        (0.3299, "unlikely"),
+        (0.3249, "unlikely"),
         (0.10, "unlikely"),
-        (0.0999, "very unlikely"),
+        (0.0949, "very unlikely"),
         (0.05, "very unlikely"),
-        (0.0499, "extremely unlikely"),
+        (0.0449, "extremely unlikely"),
         (0.01, "extremely unlikely"),
         (0.0099, "exceptionally unlikely"),
         (0.0, "exceptionally unlikely"),
@@ -69,13 +72,23 @@ def test_verbal_scale_boundaries(p, words):
     assert verbal_probability(p) == words
 
 
+def test_a_printed_percentage_always_gets_the_same_words():
+    grid = np.linspace(0, 1, 20001)
+    by_text: dict[str, set[str]] = {}
+    for p in grid:
+        by_text.setdefault(percent(p), set()).add(verbal_probability(p))
+    assert all(len(words) == 1 for words in by_text.values())
+
+
 def test_verbal_scale_covers_unit_interval_without_certainty():
     bounds = sorted((lo, hi) for lo, hi, _ in VERBAL_SCALE)
     assert bounds[0][0] == 0.0 and bounds[-1][1] == 1.0
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     words = [w for _, _, w in VERBAL_SCALE]
     assert "certain" not in words and "impossible" not in " ".join(words)
-    assert verbal_scale_rows()[0] == ("virtually certain", "99% or more")
+    assert verbal_scale_rows()[0] == ("virtually certain", "more than 99%")
+    assert ("extremely likely", "95% to 99%") in verbal_scale_rows()
+    assert ("likely", "66% to 89%") in verbal_scale_rows()
     assert verbal_scale_rows()[-1] == ("exceptionally unlikely", "less than 1%")
     with pytest.raises(ValueError):
         verbal_probability(1.2)

@@ -13,9 +13,17 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from fd_bayes import cohort, frequentist, meta, records
+from fd_bayes import checking, cohort, frequentist, meta, records
+from fd_bayes.checking import compare, loo, prior_check
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
-from fd_bayes.errors import DataError, DiagnosticsWarning, FdBayesError, ModelNote, SpecError
+from fd_bayes.errors import (
+    DataError,
+    DiagnosticsWarning,
+    FdBayesError,
+    LooWarning,
+    ModelNote,
+    SpecError,
+)
 from fd_bayes.fit import Fit, fit, load
 from fd_bayes.randomise import Allocation, balance, randomise
 from fd_bayes.report.full import report
@@ -38,6 +46,7 @@ __all__ = [
     "DiagnosticsWarning",
     "FdBayesError",
     "Fit",
+    "LooWarning",
     "ModelNote",
     "ModelSpec",
     "SimulationTruth",
@@ -46,13 +55,17 @@ __all__ = [
     "__version__",
     "available_models",
     "balance",
+    "checking",
     "cohort",
+    "compare",
     "example_trial",
     "fit",
     "frequentist",
     "load",
     "load_spec",
+    "loo",
     "meta",
+    "prior_check",
     "randomise",
     "records",
     "report",

@@ -25,6 +25,7 @@ REPORT_FILES = (
     "report.html",
     "summary.md",
     "forest.png",
+    "forest.svg",
     "effects.csv",
     "findings.xlsx",
     "results.json",

@@ -62,3 +62,7 @@ class DiagnosticsWarning(FdBayesWarning):
 
 class ModelNote(FdBayesWarning):
     """The model was adapted to the data (e.g. a term left out); said in plain words."""
+
+
+class LooWarning(FdBayesWarning):
+    """PSIS-LOO is unreliable for some observations (Pareto k > 0.7); said in plain words."""

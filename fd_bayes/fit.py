@@ -21,7 +21,7 @@ import pymc as pm
 import xarray as xr
 
 from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, build_model, expected_counts
+from fd_bayes.build import Design, build_model, expected_counts, pointwise_loglik
 from fd_bayes.constants import (
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
@@ -54,7 +54,8 @@ class Fit:
     ----------
     idata : arviz.InferenceData
         Groups ``posterior``, ``sample_stats``, ``prior``, ``prior_predictive``,
-        ``posterior_predictive``, ``observed_data`` and ``constant_data`` (the design).
+        ``posterior_predictive``, ``log_likelihood`` (pointwise, for PSIS-LOO),
+        ``observed_data`` and ``constant_data`` (the design).
     spec : ModelSpec
         The model specification that was fitted.
     design : Design
@@ -164,6 +165,31 @@ class Fit:
         mu1, mu0, rows = self._potential_outcomes
         counts = self._row_labels(np.arange(len(self.design.cell_idx)))
         return effects_table(mu1, mu0, rows, counts, prob=prob, harm_weights=harm_weights)
+
+    # -- checking -----------------------------------------------------------------------
+    def log_likelihood(self) -> xr.Dataset:
+        """Pointwise log-likelihood ``y`` (chain, draw, obs), the input of PSIS-LOO.
+
+        Read from ``idata.log_likelihood`` when the fit stored it, otherwise computed from
+        the posterior draws (fits saved before it was stored).
+        """
+        if "log_likelihood" in self.idata.groups():
+            return self.idata.log_likelihood
+        return log_likelihood_dataset(self.idata.posterior, self.design, self.spec.family)
+
+    def ppc(self, group: str = "posterior") -> pd.DataFrame:
+        """Observed vs replicated statistics with predictive p-values (see
+        :func:`fd_bayes.checking.ppc`)."""
+        from fd_bayes.checking import ppc
+
+        return ppc(self, group=group)
+
+    def plot_ppc(self, path: str | Path | None = None, group: str = "posterior"):
+        """Histograms of replicated statistics with the observed values marked (see
+        :func:`fd_bayes.checking.plot_ppc`)."""
+        from fd_bayes.checking import plot_ppc
+
+        return plot_ppc(self, path=path, group=group)
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -280,6 +306,7 @@ def fit(
     prior = sample_prior(pm_model, PRIOR_PREDICTIVE_DRAWS, int(prior_seed % (2**31)))
     prior_pred = posterior_predictive(prior, design, spec.family, prior_seed + 1)
     post_pred = posterior_predictive(idata.posterior, design, spec.family, ppc_seed)
+    loglik = log_likelihood_dataset(idata.posterior, design, spec.family)
     observed = xr.Dataset(
         {"y": ("obs", design.post_count)}, coords={"obs": np.arange(len(design.post_count))}
     )
@@ -289,6 +316,7 @@ def fit(
             "prior": prior,
             "prior_predictive": prior_pred,
             "posterior_predictive": post_pred,
+            "log_likelihood": loglik,
             "observed_data": observed,
             "constant_data": design.to_dataset(),
         },
@@ -338,6 +366,19 @@ def sample_prior(pm_model: pm.Model, draws: int, seed: int) -> xr.Dataset:
     finally:
         logger.setLevel(level)
     return prior.prior
+
+
+def log_likelihood_dataset(posterior: xr.Dataset, design: Design, family: str) -> xr.Dataset:
+    """The pointwise log-likelihood ``y`` (chain, draw, obs) as an InferenceData group."""
+    ll = pointwise_loglik(posterior, design, family).astype("float32")
+    return xr.Dataset(
+        {"y": (("chain", "draw", "obs"), ll)},
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            "obs": np.arange(ll.shape[-1]),
+        },
+    )
 
 
 def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:

@@ -7,10 +7,12 @@ this module imports arviz.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from fd_bayes.constants import DIVERGENCES_MAX, ESS_MIN, RHAT_MAX
@@ -97,3 +99,64 @@ def to_netcdf(idata: az.InferenceData, path: str | Path) -> None:
 def from_netcdf(path: str | Path) -> az.InferenceData:
     idata = az.from_netcdf(str(path))
     return idata.load() if hasattr(idata, "load") else idata
+
+
+#: Pareto k above which PSIS-LOO is unreliable for an observation (Vehtari et al. 2017).
+PARETO_K_MAX = 0.7
+
+
+def loo(posterior: xr.Dataset, log_likelihood: xr.Dataset) -> dict:
+    """PSIS-LOO from a posterior group and a pointwise log-likelihood group (``y``).
+
+    Returns ``elpd``, ``se``, ``p_loo``, ``n_obs``, ``pareto_k`` (array per observation),
+    ``n_high_k`` (count of k > 0.7) and ``elpd_data`` (ArviZ's object, for
+    :func:`compare`). ArviZ's own warnings are silenced: callers say it in plain words.
+    """
+    idata = az.InferenceData(posterior=posterior, log_likelihood=log_likelihood)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = az.loo(idata, pointwise=True, var_name="y")
+    k = np.asarray(res["pareto_k"].values, dtype=float)
+    return {
+        "elpd": float(res["elpd_loo"]),
+        "se": float(res["se"]),
+        "p_loo": float(res["p_loo"]),
+        "n_obs": int(res["n_data_points"]),
+        "pareto_k": k,
+        "n_high_k": int((k > PARETO_K_MAX).sum()),
+        "elpd_data": res,
+    }
+
+
+def compare(loos: dict[str, dict]) -> pd.DataFrame:
+    """Rank models by PSIS-LOO elpd (results of :func:`loo`, keyed by model name).
+
+    Returns one row per model, best first: ``model``, ``rank``, ``elpd_loo``, ``se``,
+    ``elpd_diff`` (this model's elpd minus the best one's, <= 0), ``dse`` (its standard
+    error, from the pointwise differences), ``p_loo`` and ``weight`` (stacking weight).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = az.compare({name: r["elpd_data"] for name, r in loos.items()}, ic="loo")
+    table = table.reset_index(names="model")
+    # ArviZ 0.x reports best minus this model (>= 0); state it as this model minus the
+    # best (<= 0), the convention of R's loo package, so a negative number reads as worse.
+    table["elpd_diff"] = 0.0 - table["elpd_diff"].astype(float)
+    cols = ["model", "rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight"]
+    return table[cols].astype({"rank": "int64"})
+
+
+def array_diagnostics(x: np.ndarray) -> tuple[float, float, float]:
+    """R-hat, bulk ESS and tail ESS of one quantity from its draws, shape (chain, draw).
+
+    Used for derived quantities (the g-computed rate ratios) that are not posterior
+    variables.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"expected draws of shape (chain, draw), got {x.shape}")
+    return (
+        float(az.rhat(x)),
+        float(az.ess(x, method="bulk")),
+        float(az.ess(x, method="tail")),
+    )

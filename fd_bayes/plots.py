@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -15,42 +16,110 @@ import pandas as pd
 from fd_bayes.constants import HDI_PROB
 
 
-def forest_plot(effects: pd.DataFrame, path: str | Path | None = None, prob: float = HDI_PROB):
-    """Rate ratios with HDIs on a log axis: crime types, overall and harm, per outcome.
+def _save(fig, path, dpi: int = 150) -> None:
+    """Write ``fig`` to one path or to each of a sequence of paths (format from the
+    suffix, e.g. ``.png`` and ``.svg``), then close it."""
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    for p in paths:
+        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=_metadata(p))
+    plt.close(fig)
 
-    Returns the matplotlib Figure; writes it to ``path`` when given.
+
+def _metadata(path) -> dict | None:
+    # no creation date in SVG/PDF files, so that re-rendering gives identical files
+    return {"Date": None} if Path(path).suffix.lower() in (".svg", ".pdf") else None
+
+
+def _forest_rows(effects: pd.DataFrame, by_age: bool) -> pd.DataFrame:
+    """Rows of the forest plot in display order, with their labels."""
+    rows = []
+    for outcome in pd.unique(effects["outcome"]):
+        e = effects[effects["outcome"] == outcome]
+        for _, r in e[e["level"] == "crime_type"].iterrows():
+            rows.append({**r, "label": str(r["crime_type"]).capitalize(), "kind": "crime"})
+            if by_age:
+                cells = e[(e["level"] == "cell") & (e["crime_type"] == r["crime_type"])]
+                if len(cells) > 1:
+                    for _, c in cells.iterrows():
+                        rows.append({**c, "label": f"    aged {c['age_band']}", "kind": "cell"})
+        if by_age:
+            for _, r in e[e["level"] == "age_band"].iterrows():
+                rows.append({**r, "label": f"All, aged {r['age_band']}", "kind": "summary"})
+        for _, r in e[e["level"] == "overall"].iterrows():
+            rows.append({**r, "label": "Overall", "kind": "summary"})
+        for _, r in e[(e["level"] == "harm") & (e["age_band"] == "all")].iterrows():
+            rows.append({**r, "label": "Harm-weighted", "kind": "summary"})
+    return pd.DataFrame(rows)
+
+
+def _frequentist_intervals(frequentist: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame:
+    """The NB GLM rate ratio and interval for each forest row (NaN where there is none)."""
+    keys = ["outcome", "crime_type", "age_band"]
+    if frequentist is None:
+        return pd.DataFrame(np.nan, index=rows.index, columns=["estimate", "lower", "upper"])
+    nb = frequentist[
+        (frequentist["method"] == "negbin_glm") & (frequentist["measure"] == "rate_ratio")
+    ][[*keys, "estimate", "lower", "upper"]]
+    merged = rows[keys].astype(str).merge(nb.astype({k: str for k in keys}), on=keys, how="left")
+    harm = (rows["level"] == "harm").to_numpy()
+    merged.loc[harm, ["estimate", "lower", "upper"]] = np.nan  # no classical harm estimate
+    return merged[["estimate", "lower", "upper"]].set_index(rows.index)
+
+
+def forest_plot(
+    effects: pd.DataFrame,
+    path: str | Path | Sequence[str | Path] | None = None,
+    prob: float = HDI_PROB,
+    frequentist: pd.DataFrame | None = None,
+    by_age: bool = True,
+):
+    """Rate ratios with HDIs on a log axis, per outcome.
+
+    Rows: each crime type, then (``by_age``) its age-band cells, the age bands over all
+    crime types, overall and harm-weighted. With a ``frequentist`` table
+    (:func:`fd_bayes.frequentist.compare`), the NB GLM rate ratio and its 95% interval are
+    drawn beneath each Bayesian interval in grey.
+
+    Returns the matplotlib Figure; writes it to ``path`` when given (a sequence of paths
+    writes one file per path, e.g. ``forest.png`` and ``forest.svg``; the figure is then
+    closed).
     """
-    keep = effects[effects["level"].isin(["crime_type", "overall", "harm"])]
-    keep = keep[(keep["level"] != "harm") | (keep["age_band"] == "all")]
-    outcomes = list(pd.unique(keep["outcome"]))
-    heights = [len(keep[keep["outcome"] == o]) for o in outcomes]
+    rows = _forest_rows(effects, by_age)
+    freq = _frequentist_intervals(frequentist, rows)
+    outcomes = list(pd.unique(rows["outcome"]))
+    heights = [int((rows["outcome"] == o).sum()) for o in outcomes]
     fig, axes = plt.subplots(
         len(outcomes),
         1,
-        figsize=(7.5, 1.2 + 0.38 * sum(heights) + 0.6 * len(outcomes)),
+        figsize=(7.5, 1.2 + 0.34 * sum(heights) + 0.6 * len(outcomes)),
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
         sharex=True,
     )
+    colour = {"crime": "#2e86c1", "cell": "#85c1e9", "summary": "#1b4f72"}
     for ax, outcome in zip(axes[:, 0], outcomes, strict=True):
-        part = keep[keep["outcome"] == outcome].reset_index(drop=True)
-        labels = [
-            "Overall"
-            if r.level == "overall"
-            else "Harm-weighted"
-            if r.level == "harm"
-            else str(r.crime_type).capitalize()
-            for r in part.itertuples()
-        ]
-        y = np.arange(len(part))[::-1]
-        summary = part["level"] != "crime_type"
-        colours = np.where(summary, "#1b4f72", "#2e86c1")
+        mask = (rows["outcome"] == outcome).to_numpy()
+        part, fpart = rows[mask].reset_index(drop=True), freq[mask].reset_index(drop=True)
+        y = np.arange(len(part))[::-1].astype(float)
+        colours = [colour[k] for k in part["kind"]]
         ax.hlines(y, part["rr_lower"], part["rr_upper"], color=colours, lw=2)
         ax.scatter(
-            part["rr_median"], y, color=colours, zorder=3, marker="D", s=np.where(summary, 45, 30)
+            part["rr_median"],
+            y,
+            color=colours,
+            zorder=3,
+            marker="D",
+            s=[45 if k == "summary" else 28 for k in part["kind"]],
         )
+        has = fpart["estimate"].notna().to_numpy()
+        if has.any():
+            yf = y[has] - 0.28
+            ax.hlines(yf, fpart["lower"][has], fpart["upper"][has], color="grey", lw=1)
+            ax.scatter(
+                fpart["estimate"][has], yf, color="grey", s=10, zorder=3, label="NB GLM (95% CI)"
+            )
         ax.axvline(1.0, color="grey", ls="--", lw=1)
-        ax.set_yticks(y, labels)
+        ax.set_yticks(y, list(part["label"]))
         ax.set_title(f"{outcome.capitalize()}", loc="left", fontsize=11)
         for yi, r in zip(y, part.itertuples(), strict=True):
             ax.annotate(
@@ -62,19 +131,107 @@ def forest_plot(effects: pd.DataFrame, path: str | Path | None = None, prob: flo
                 color="dimgrey",
             )
         ax.grid(axis="x", alpha=0.3)
+        if has.any() and outcome == outcomes[0]:
+            ax.legend(loc="upper right", fontsize=7, frameon=False)
     ax = axes[-1, 0]
     ax.set_xscale("log")
-    ticks = [0.125, 0.25, 0.5, 1, 2, 4]
-    lo = min(keep["rr_lower"].min(), 0.9)
-    hi = max(keep["rr_upper"].max(), 1.1)
-    ticks = [t for t in ticks if lo / 1.5 <= t <= hi * 1.5]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    finite = pd.concat([rows[["rr_lower", "rr_upper"]].stack(), freq.stack()]).to_numpy(float)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    lo = max(min(finite.min(), 0.9), 1 / 64)
+    hi = min(max(finite.max(), 1.1), 64)
+    ax.set_xlim(lo / 1.2, hi * 1.2)
+    ticks = [
+        t
+        for t in (1 / 64, 1 / 32, 1 / 16, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+        if lo / 1.2 <= t <= hi * 1.2
+    ]
+    ax.set_xticks(ticks, [f"1/{round(1 / t)}" if t < 0.25 else f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(
         f"Rate ratio, treatment vs control (median and {100 * prob:.0f}% HDI; < 1 = fewer)"
     )
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-        plt.close(fig)
+        _save(fig, path)
+    return fig
+
+
+#: Headline parameters drawn in the appendix trace and rank plots, when present.
+HEADLINE_PARAMETERS = ("effect_overall", "crime_sd", "person_sd")
+
+
+def headline_draws(posterior, names: Sequence[str] = HEADLINE_PARAMETERS) -> dict:
+    """Draws (chain, draw) of each scalar headline parameter present in ``posterior``.
+
+    ``posterior`` is an xarray Dataset (``fit.idata.posterior``) or a mapping of arrays
+    shaped (chain, draw, ...). Parameters with extra dimensions give one entry per
+    element, labelled ``name[i]``.
+    """
+    out = {}
+    for name in names:
+        if name not in posterior:
+            continue
+        x = np.asarray(posterior[name])
+        if x.ndim == 2:
+            out[name] = x
+        else:
+            flat = x.reshape(x.shape[0], x.shape[1], -1)
+            for i in range(flat.shape[2]):
+                out[f"{name}[{i}]"] = flat[:, :, i]
+    return out
+
+
+def rank_counts(x: np.ndarray, bins: int = 20) -> np.ndarray:
+    """Per chain, the histogram of the ranks of its draws among all draws.
+
+    ``x`` has shape (chain, draw); returns counts of shape (chain, bins). With mixed
+    chains every chain's histogram is close to uniform.
+    """
+    x = np.asarray(x, dtype=float)
+    ranks = np.argsort(np.argsort(x, axis=None, kind="stable"), kind="stable")
+    ranks = ranks.reshape(x.shape)
+    edges = np.linspace(0, x.size, bins + 1)
+    return np.stack([np.histogram(r, bins=edges)[0] for r in ranks])
+
+
+def trace_rank_plot(draws: dict, path: str | Path | Sequence[str | Path] | None = None):
+    """Trace plots (left) and rank plots (right) of parameters' draws, one row each.
+
+    ``draws`` maps a label to an array (chain, draw), e.g. from :func:`headline_draws`.
+    Returns the Figure; writes it to ``path`` when given.
+    """
+    if not draws:
+        raise ValueError("no draws to plot")
+    n = len(draws)
+    fig, axes = plt.subplots(n, 2, figsize=(9, 1.9 * n + 0.4), squeeze=False)
+    colours = plt.get_cmap("tab10").colors
+    for (label, x), (ax_t, ax_r) in zip(draws.items(), axes, strict=True):
+        x = np.asarray(x, dtype=float)
+        for c in range(x.shape[0]):
+            ax_t.plot(x[c], lw=0.6, alpha=0.8, color=colours[c % 10])
+        ax_t.set_title(f"{label}: trace", loc="left", fontsize=9)
+        ax_t.set_xlabel("draw", fontsize=8)
+        counts = rank_counts(x)
+        bins = counts.shape[1]
+        step = counts.max() * 1.2
+        for c, row in enumerate(counts):
+            ax_r.stairs(
+                row + c * step,
+                np.arange(bins + 1),
+                color=colours[c % 10],
+                baseline=c * step,
+                fill=True,
+                alpha=0.6,
+            )
+            ax_r.axhline(c * step + x.shape[1] / bins, color="grey", ls="--", lw=0.7)
+        ax_r.set_yticks([])
+        ax_r.set_title(
+            f"{label}: rank plot (one row per chain; flat = mixed)", loc="left", fontsize=9
+        )
+        ax_r.set_xlabel("rank bin", fontsize=8)
+        for ax in (ax_t, ax_r):
+            ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
     return fig

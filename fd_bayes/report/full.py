@@ -1,9 +1,9 @@
 """The full report: every format a report writer needs, from one fit, without refitting.
 
 :func:`report` writes ``report.html``, ``summary.md``/``effects.csv``/``forest.png``
-(through :func:`fd_bayes.report.write_report`), ``findings.xlsx`` and ``results.json``,
-plus ``frequentist.csv`` and ``side_by_side.csv`` when a frequentist table is given.
-Every table passes through disclosure control; no file contains a person identifier.
+(through :func:`fd_bayes.report.write_report`), ``forest.svg``, ``findings.xlsx`` and
+``results.json``, plus ``frequentist.csv`` and ``side_by_side.csv`` when a frequentist
+table is given. Every table passes through disclosure control; no file contains a person identifier.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ FORMATS = ("html", "md", "csv", "xlsx", "json")
 #: Files each format writes (``csv`` adds frequentist/side-by-side tables when given).
 FORMAT_FILES = {
     "html": ("report.html",),
-    "md": ("summary.md", "forest.png"),
+    "md": ("summary.md", "forest.png", "forest.svg"),
     "csv": ("effects.csv",),
     "xlsx": ("findings.xlsx",),
     "json": ("results.json",),
@@ -47,7 +47,7 @@ def report(
     formats : iterable of str
         Any of ``"html"``, ``"md"``, ``"csv"``, ``"xlsx"``, ``"json"``. ``md`` and
         ``csv`` both come from :func:`fd_bayes.report.write_report`, which also draws
-        ``forest.png``.
+        ``forest.png``; ``md`` adds the same forest plot as ``forest.svg``.
     frequentist : pandas.DataFrame, optional
         The table of :func:`fd_bayes.frequentist.compare` for the same trial. Adds NB GLM
         p-values to the HTML findings table, ``frequentist.csv`` and ``side_by_side.csv``
@@ -89,10 +89,19 @@ def report(
         written = write_report(fit, out, prob=prob)
         if "md" not in formats:
             for name in FORMAT_FILES["md"]:
-                written.pop(name).unlink()
+                if name in written:
+                    written.pop(name).unlink()
         if "csv" not in formats:
             written.pop("effects.csv").unlink()
         paths.update({k: Path(v) for k, v in written.items()})
+    if "md" in formats:
+        from fd_bayes.plots import forest_plot
+
+        paths["forest.svg"] = out / "forest.svg"
+        # with the frequentist intervals beside when there is a table (png redrawn too)
+        forest_plot(
+            effects, [out / "forest.png", paths["forest.svg"]], prob=prob, frequentist=frequentist
+        )
     if "csv" in formats:
         # the same table as findings.xlsx, with complementary suppression added
         for name, table in tables.items():

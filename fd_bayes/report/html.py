@@ -260,8 +260,10 @@ def _checklist(fit, has_frequentist: bool) -> list[dict]:
         {
             "step": "1. Explain the model",
             "item": "Prior predictive check",
-            "status": part if has_prior_pred else no,
-            "where": "draws stored in fit.nc; no figure yet" if has_prior_pred else "–",
+            "status": yes if has_prior_pred else no,
+            "where": "Figures: prior predictive check (replicated data under the priors)"
+            if has_prior_pred
+            else "–",
         },
         {
             "step": "2. Computation",
@@ -279,13 +281,22 @@ def _checklist(fit, has_frequentist: bool) -> list[dict]:
             "step": "2. Computation",
             "item": "MCMC resolution (effective sample size)",
             "status": yes,
-            "where": "Diagnostics (minimum over all parameters)",
+            "where": "Diagnostics: minimum over all parameters, and per reported rate ratio",
+        },
+        {
+            "step": "2. Computation",
+            "item": "Chain plots (trace and rank plots)",
+            "status": yes,
+            "where": "Appendix: trace and rank plots of the headline parameters",
         },
         {
             "step": "3. Posterior",
             "item": "Posterior predictive check",
-            "status": part if has_ppc else no,
-            "where": "draws stored in fit.nc; no figure yet" if has_ppc else "–",
+            "status": yes if has_ppc else no,
+            "where": "Figures: posterior predictive check (share of zeros, mean, dispersion, "
+            "maximum, per arm and outcome); fit.ppc() gives the table with p-values"
+            if has_ppc
+            else "–",
         },
         {
             "step": "3. Posterior",
@@ -326,6 +337,40 @@ def _checklist(fit, has_frequentist: bool) -> list[dict]:
             "where": "Findings table (NB GLM p-values)" if has_frequentist else "–",
         },
     ]
+
+
+def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
+    """Bulk/tail ESS and R-hat of each headline rate ratio (overall and per crime type).
+
+    The ratios are g-computed per draw (:func:`fd_bayes.effects.g_computation`) from the
+    fit's potential outcomes, whose draws are chain-major, and diagnosed per chain.
+    """
+    from fd_bayes.effects import g_computation
+    from fd_bayes.inference_data import array_diagnostics
+
+    mu1, mu0, rows = fit._potential_outcomes
+    post = fit.idata.posterior
+    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
+    keep = effects[effects["level"].isin(["overall", "crime_type"])]
+    out = []
+    for r in keep.itertuples():
+        mask = (rows["outcome"] == r.outcome).to_numpy()
+        if r.level == "crime_type":
+            mask = mask & (rows["crime_type"] == r.crime_type).to_numpy()
+        rr, _ = g_computation(mu1, mu0, mask.astype(float)[:, None])
+        rhat, ess_bulk, ess_tail = array_diagnostics(rr[:, 0].reshape(n_chain, n_draw))
+        out.append(
+            {
+                "outcome": str(r.outcome),
+                "label": _label(r.level, r.crime_type, r.age_band),
+                "rhat": f"{rhat:.3f}",
+                "ess_bulk": f"{ess_bulk:.0f}",
+                "ess_tail": f"{ess_tail:.0f}",
+                "ok": bool(rhat <= RHAT_MAX and min(ess_bulk, ess_tail) >= ESS_MIN),
+                "summary": r.level == "overall",
+            }
+        )
+    return out
 
 
 def _diagnostics_rows(fit) -> list[list[str]]:
@@ -418,8 +463,12 @@ def render_html(
     n_suppressed = int(suppressed["note"].fillna("").str.contains("suppressed").sum())
     figures = [
         {
-            "title": f"Rate ratios by crime type ({100 * prob:.0f}% credible intervals)",
-            "uri": figure_data_uri(forest_plot(effects, prob=prob)),
+            "title": (
+                f"Rate ratios by crime type and age band ({100 * prob:.0f}% credible "
+                "intervals"
+                + ("; NB GLM 95% confidence intervals in grey)" if frequentist is not None else ")")
+            ),
+            "uri": figure_data_uri(forest_plot(effects, prob=prob, frequentist=frequentist)),
             "alt": "Forest plot of rate ratios by crime type and outcome",
         }
     ]
@@ -429,6 +478,39 @@ def render_html(
                 "title": "Posterior density of the overall rate ratio (reduction shaded)",
                 "uri": figure_data_uri(density_figure(fit, effects, prob)),
                 "alt": "Posterior densities of the overall rate ratio, reduction region shaded",
+            }
+        )
+    for group, title in (
+        (
+            "posterior",
+            "Posterior predictive check: observed statistics (lines) against data "
+            "replicated from the fitted model",
+        ),
+        (
+            "prior",
+            "Prior predictive check: observed statistics (lines) against data replicated "
+            "from the priors alone",
+        ),
+    ):
+        if f"{group}_predictive" in fit.idata.groups() and "observed_data" in fit.idata.groups():
+            figures.append(
+                {
+                    "title": title,
+                    "uri": figure_data_uri(fit.plot_ppc(group=group)),
+                    "alt": f"{group.capitalize()} predictive check histograms",
+                }
+            )
+    from fd_bayes.plots import headline_draws, trace_rank_plot
+
+    appendix = []
+    draws = headline_draws(fit.idata.posterior)
+    if draws:
+        appendix.append(
+            {
+                "title": "Trace plots (left, one colour per chain) and rank plots (right) "
+                "of the headline parameters: " + ", ".join(draws),
+                "uri": figure_data_uri(trace_rank_plot(draws)),
+                "alt": "Trace and rank plots of the headline model parameters",
             }
         )
     info = fit.info
@@ -449,6 +531,10 @@ def render_html(
         priors=fit.spec.prior_table(),
         notes=fit.notes,
         diagnostics=_diagnostics_rows(fit),
+        quantity_diagnostics=quantity_diagnostics(fit, effects),
+        appendix=appendix,
+        rhat_max=RHAT_MAX,
+        ess_min=f"{ESS_MIN:.0f}",
         provenance=_provenance_rows(fit),
         checklist=_checklist(fit, frequentist is not None),
     )
@@ -461,4 +547,4 @@ def write_html(fit, path: str | Path, **kwargs) -> Path:
     return path
 
 
-__all__ = ["SIGNIFICANCE", "render_html", "write_html"]
+__all__ = ["SIGNIFICANCE", "quantity_diagnostics", "render_html", "write_html"]

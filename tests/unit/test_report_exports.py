@@ -50,6 +50,7 @@ def test_all_formats_written(written):
         "report.html",
         "summary.md",
         "forest.png",
+        "forest.svg",
         "effects.csv",
         "frequentist.csv",
         "side_by_side.csv",
@@ -168,3 +169,23 @@ def test_unknown_format_and_subset(tmp_path):
     assert [p.name for p in (tmp_path / "j").iterdir()] == ["results.json"]
     paths = report(fit, tmp_path / "c", formats=("csv",))
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["effects.csv"]
+
+
+def test_forest_svg_written_and_matches_png(written, tmp_path):
+    fit, _, out, _ = written
+    svg = (out / "forest.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "</svg>" in svg
+    assert "dc:date" not in svg  # no creation date: re-rendering gives the same file
+    assert (out / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # only the md format draws the forest plot files
+    only_html = report(fit, tmp_path, formats=("html",))
+    assert set(only_html) == {"report.html"}
+    assert {p.name for p in tmp_path.iterdir()} == {"report.html"}
+
+
+def test_forest_plot_to_several_paths(written, tmp_path):
+    from fd_bayes.plots import forest_plot
+
+    fit, _, _, _ = written
+    forest_plot(fit.effects(), [tmp_path / "f.png", tmp_path / "f.svg"])
+    assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "f.svg").stat().st_size > 0

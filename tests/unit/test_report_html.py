@@ -243,7 +243,7 @@ def test_html_is_self_contained(html):
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
     assert "@import" not in html and "<link" not in html and "<script" not in html
     images = re.findall(r"<img[^>]*\ssrc=\"([^\"]+)\"", html)
-    assert len(images) == 2
+    assert len(images) == 3  # forest, densities, appendix trace/rank plots
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "@media print" in html
 
@@ -279,6 +279,71 @@ def test_html_without_frequentist_and_small_strata_is_suppressed():
     fit, _ = handmade_fit(n_per_arm=3, seed=1)
     html = render_html(fit, densities=False)
     assert "NB GLM p" not in html
-    assert "<img" in html and html.count("<img") == 1
+    assert "<img" in html and html.count("<img") == 2  # forest, appendix
     assert "&lt;5" in html  # every count of the 3-person arms is suppressed
     assert re.search(r">\s*3\s*<", html) is None
+
+
+# --- appendix chain plots and per-quantity diagnostics --------------------------------------
+
+
+def test_appendix_has_trace_and_rank_plots(html):
+    appendix = html[html.index('<section id="appendix">') :]
+    assert "Trace plots" in appendix and "rank plots" in appendix
+    assert "person_sd" in appendix  # the hand-made fit has no effect_overall/crime_sd
+    assert appendix.count("<img") == 1
+    assert "Chain plots (trace and rank plots)" in html
+
+
+def test_headline_draws_and_rank_counts():
+    from fd_bayes.plots import headline_draws, rank_counts, trace_rank_plot
+
+    rng = np.random.default_rng(3)
+    post = {
+        "effect_overall": rng.normal(size=(3, 100)),
+        "crime_sd": rng.normal(size=(3, 100, 2)),
+        "other": rng.normal(size=(3, 100)),
+    }
+    draws = headline_draws(post)
+    assert list(draws) == ["effect_overall", "crime_sd[0]", "crime_sd[1]"]
+    assert all(x.shape == (3, 100) for x in draws.values())
+    counts = rank_counts(draws["effect_overall"], bins=10)
+    assert counts.shape == (3, 10) and (counts.sum(axis=1) == 100).all()
+    # a chain stuck above the others has all the top ranks
+    stuck = np.vstack([np.zeros(50), np.ones(50)]) + rng.normal(0, 0.01, (2, 50))
+    assert rank_counts(stuck, bins=2).tolist() == [[50, 0], [0, 50]]
+    fig = trace_rank_plot(draws)
+    assert len(fig.axes) == 6
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_quantity_diagnostics_per_reported_rate_ratio(fitted, html):
+    from fd_bayes.effects import g_computation
+    from fd_bayes.report.html import quantity_diagnostics
+
+    fit, _ = fitted
+    effects = fit.effects()
+    rows = quantity_diagnostics(fit, effects)
+    assert [r["label"] for r in rows] == ["Knife", "Violence", "All crime types"]
+    assert all(r["outcome"] == "offending" for r in rows)
+    # independent draws: R-hat near 1, bulk ESS near the 400 draws
+    for r in rows:
+        assert abs(float(r["rhat"]) - 1) < 0.02 and float(r["ess_bulk"]) > 200
+    # the overall ratio, recomputed chain-major, gives the same R-hat
+    mu1, mu0, labels = fit._potential_outcomes
+    rr, _ = g_computation(mu1, mu0, np.ones((len(labels), 1)))
+    rhat, ess_bulk, _ = infd.array_diagnostics(rr[:, 0].reshape(2, 200))
+    assert rows[-1]["rhat"] == f"{rhat:.3f}" and rows[-1]["ess_bulk"] == f"{ess_bulk:.0f}"
+    assert 'class="quantity-diagnostics"' in html and "Bulk ESS" in html
+
+
+def test_array_diagnostics_flags_unmixed_chains():
+    rng = np.random.default_rng(0)
+    rhat, ess_bulk, ess_tail = infd.array_diagnostics(rng.normal(size=(4, 250)))
+    assert rhat < 1.01 and ess_bulk > 600 and ess_tail > 600
+    bad = rng.normal(size=(2, 250)) + np.array([[0.0], [3.0]])
+    assert infd.array_diagnostics(bad)[0] > 1.5
+    with pytest.raises(ValueError):
+        infd.array_diagnostics(np.zeros(10))

@@ -29,6 +29,16 @@ REPORT_FILES = (
     "effects.csv",
     "findings.xlsx",
     "results.json",
+    *(
+        f"{name}.{ext}"
+        for name in (
+            "density",
+            "posterior_predictive_check",
+            "prior_predictive_check",
+            "trace_rank",
+        )
+        for ext in ("png", "svg")
+    ),
 )
 
 app = typer.Typer(

@@ -28,6 +28,27 @@ FORMAT_FILES = {
 }
 
 
+def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[str, Path]:
+    """The report's other figures as PNG and SVG files (the HTML embeds them too)."""
+    from fd_bayes.plots import _save, headline_draws, trace_rank_plot
+    from fd_bayes.report.html import density_figure
+
+    figures = {"density": lambda: density_figure(fit, effects, prob)}
+    groups = fit.idata.groups()
+    for group in ("posterior", "prior"):
+        if f"{group}_predictive" in groups and "observed_data" in groups:
+            figures[f"{group}_predictive_check"] = lambda g=group: fit.plot_ppc(group=g)
+    draws = headline_draws(fit.idata.posterior)
+    if draws:
+        figures["trace_rank"] = lambda: trace_rank_plot(draws)
+    paths = {}
+    for name, make in figures.items():
+        files = [out / f"{name}.png", out / f"{name}.svg"]
+        _save(make(), files)
+        paths.update({f.name: f for f in files})
+    return paths
+
+
 def report(
     fit,
     out_dir: str | Path,
@@ -102,6 +123,7 @@ def report(
         forest_plot(
             effects, [out / "forest.png", paths["forest.svg"]], prob=prob, frequentist=frequentist
         )
+        paths.update(_write_figures(fit, effects, out, prob))
     if "csv" in formats:
         # the same table as findings.xlsx, with complementary suppression added
         for name, table in tables.items():

@@ -59,6 +59,8 @@ def _label(level: str, crime: str, band: str) -> str:
         return "Harm-weighted" if band == "all" else f"Harm-weighted, aged {band}"
     if level == "age_band":
         return f"All crime types, aged {band}"
+    if level == "cell":
+        return f"{str(crime).capitalize()}, aged {band}"
     return str(crime).capitalize()
 
 
@@ -340,34 +342,33 @@ def _checklist(fit, has_frequentist: bool) -> list[dict]:
 
 
 def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
-    """Bulk/tail ESS and R-hat of each headline rate ratio (overall and per crime type).
+    """Bulk/tail ESS and R-hat of every reported rate ratio (each row of the effects table).
 
     The ratios are g-computed per draw (:func:`fd_bayes.effects.g_computation`) from the
     fit's potential outcomes, whose draws are chain-major, and diagnosed per chain.
+    ``effects`` only decides whether harm rows are included (as in the table shown).
     """
-    from fd_bayes.effects import g_computation
+    from fd_bayes.effects import _groups, g_computation
     from fd_bayes.inference_data import array_diagnostics
 
     mu1, mu0, rows = fit._potential_outcomes
     post = fit.idata.posterior
     n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
-    keep = effects[effects["level"].isin(["overall", "crime_type"])]
+    harm = fit.harm_weights if (effects["level"] == "harm").any() else None
+    groups = _groups(rows, harm)
+    rr, _ = g_computation(mu1, mu0, np.column_stack([g["weights"] for g in groups]))
     out = []
-    for r in keep.itertuples():
-        mask = (rows["outcome"] == r.outcome).to_numpy()
-        if r.level == "crime_type":
-            mask = mask & (rows["crime_type"] == r.crime_type).to_numpy()
-        rr, _ = g_computation(mu1, mu0, mask.astype(float)[:, None])
-        rhat, ess_bulk, ess_tail = array_diagnostics(rr[:, 0].reshape(n_chain, n_draw))
+    for g, draws in zip(groups, rr.T, strict=True):
+        rhat, ess_bulk, ess_tail = array_diagnostics(draws.reshape(n_chain, n_draw))
         out.append(
             {
-                "outcome": str(r.outcome),
-                "label": _label(r.level, r.crime_type, r.age_band),
+                "outcome": str(g["outcome"]),
+                "label": _label(g["level"], g["crime_type"], g["age_band"]),
                 "rhat": f"{rhat:.3f}",
                 "ess_bulk": f"{ess_bulk:.0f}",
                 "ess_tail": f"{ess_tail:.0f}",
                 "ok": bool(rhat <= RHAT_MAX and min(ess_bulk, ess_tail) >= ESS_MIN),
-                "summary": r.level == "overall",
+                "summary": g["level"] != "crime_type" and g["level"] != "cell",
             }
         )
     return out

@@ -326,7 +326,10 @@ def test_quantity_diagnostics_per_reported_rate_ratio(fitted, html):
     fit, _ = fitted
     effects = fit.effects()
     rows = quantity_diagnostics(fit, effects)
-    assert [r["label"] for r in rows] == ["Knife", "Violence", "All crime types"]
+    # one row per row of the effects table, in the same order
+    assert len(rows) == len(effects)
+    assert [r["label"] for r in rows][:2] == ["Knife, aged 11-17", "Knife, aged 18-25"]
+    assert {"Knife", "Violence", "All crime types"} <= {r["label"] for r in rows}
     assert all(r["outcome"] == "offending" for r in rows)
     # independent draws: R-hat near 1, bulk ESS near the 400 draws
     for r in rows:
@@ -335,7 +338,8 @@ def test_quantity_diagnostics_per_reported_rate_ratio(fitted, html):
     mu1, mu0, labels = fit._potential_outcomes
     rr, _ = g_computation(mu1, mu0, np.ones((len(labels), 1)))
     rhat, ess_bulk, _ = infd.array_diagnostics(rr[:, 0].reshape(2, 200))
-    assert rows[-1]["rhat"] == f"{rhat:.3f}" and rows[-1]["ess_bulk"] == f"{ess_bulk:.0f}"
+    overall = next(r for r in rows if r["label"] == "All crime types")
+    assert overall["rhat"] == f"{rhat:.3f}" and overall["ess_bulk"] == f"{ess_bulk:.0f}"
     assert 'class="quantity-diagnostics"' in html and "Bulk ESS" in html
 
 

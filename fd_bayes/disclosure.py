@@ -35,6 +35,8 @@ def suppress_small_cells(
         out[present] = out[present].astype("Float64")
         out.loc[small, present] = pd.NA
         note = SUPPRESSED_NOTE.format(k=threshold)
-        old = out.loc[small, "note"].fillna("") if "note" in out.columns else ""
+        if "note" not in out.columns:
+            out["note"] = ""
+        old = out.loc[small, "note"].fillna("").astype(str)
         out.loc[small, "note"] = np.where(old == "", note, old + "; " + note)
     return out

@@ -30,10 +30,12 @@ def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.
     """``table`` with small cells suppressed, plus complementary (secondary) suppression.
 
     Primary suppression is :func:`fd_bayes.disclosure.suppress_small_cells`. In an effects
-    table the counts of the age-band rows (``cell``, ``age_band`` and banded ``harm``
-    rows) add up to the pooled rows of the same outcome, so when any banded row of an
-    outcome is suppressed, the counts of every banded row of that outcome are suppressed
-    too; the pooled totals stay, and reveal only a sum over several bands.
+    table (and likewise in the frequentist table, whose per-band rows add up to its
+    ``age_band == "all"`` rows) the counts of the age-band rows (``cell``, ``age_band``
+    and banded ``harm`` rows) add up to the pooled rows of the same outcome, so when any
+    banded row of an outcome is suppressed, the counts of every banded row of that
+    outcome are suppressed too; the pooled totals stay, and reveal only a sum over
+    several bands.
 
     Parameters
     ----------
@@ -48,10 +50,12 @@ def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.
         A copy; estimates are kept, counts blanked, ``note`` says why.
     """
     out = suppress_small_cells(table, threshold)
-    if not {"level", "outcome", "age_band", "n_treatment"} <= set(out.columns):
+    if not {"outcome", "age_band", "n_treatment"} <= set(out.columns):
         return out
     present = [c for c in COUNT_COLUMNS if c in out.columns]
-    banded = out["level"].isin(_BANDED) & (out["age_band"] != "all")
+    banded = out["age_band"] != "all"
+    if "level" in out.columns:  # an effects table; other tables (frequentist) have no level
+        banded = banded & out["level"].isin(_BANDED)
     hit = banded & out["n_treatment"].isna()
     outcomes = set(out.loc[hit, "outcome"])
     extra = banded & out["outcome"].isin(outcomes) & ~out["n_treatment"].isna()

@@ -191,3 +191,26 @@ def test_forest_plot_to_several_paths(written, tmp_path):
     fit, _, _, _ = written
     forest_plot(fit.effects(), [tmp_path / "f.png", tmp_path / "f.svg"])
     assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "f.svg").stat().st_size > 0
+
+
+def test_frequentist_table_gets_complementary_suppression():
+    """Per-band people counts of a frequentist table add up to its pooled rows: when one
+    band is suppressed, the other band's counts must go too, or the total reveals it."""
+    from fd_bayes.report.exports import disclosed
+
+    table = pd.DataFrame(
+        {
+            "method": ["negbin_glm"] * 3,
+            "outcome": ["offending"] * 3,
+            "crime_type": ["knife"] * 3,
+            "age_band": ["11-17", "18-25", "all"],
+            "estimate": [0.5, 0.7, 0.6],
+            "n_treatment": [3, 25, 28],
+            "n_control": [40, 60, 100],
+        }
+    )
+    out = disclosed(table, threshold=5)
+    assert out.loc[0, ["n_treatment", "n_control"]].isna().all()
+    assert out.loc[1, ["n_treatment", "n_control"]].isna().all()  # complementary
+    assert out.loc[2, "n_treatment"] == 28  # the pooled total alone reveals no band
+    assert out["estimate"].notna().all()

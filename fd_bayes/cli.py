@@ -252,20 +252,9 @@ def _check_out_file(out: Path, force: bool, what: str = "--out") -> None:
 
 def _read_table(path: Path, what: str):
     """Read a CSV as text columns (ids keep leading zeros; dates are parsed by fd_bayes)."""
-    import pandas as pd
+    from fd_bayes.trial import read_table
 
-    if not path.exists():
-        raise DataError(f"{what}: file not found: {path}\nFix: check the path")
-    try:
-        return pd.read_csv(path, dtype=str)
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{what}: the file {path} is empty\nFix: export it with a header row"
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"{what}: could not read {path} as CSV: {exc}\nFix: save as UTF-8 CSV"
-        ) from None
+    return read_table(path, what, dtype=str)
 
 
 def _parse_n_treat(values: list[str]):

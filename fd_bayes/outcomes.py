@@ -23,22 +23,14 @@ import pandas as pd
 from fd_bayes.cohort import _as_date, _parse_dates, _require, _text, validate_events
 from fd_bayes.constants import ARMS, DEFAULT_EXPOSURE_DAYS
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.trial import _fail
+from fd_bayes.trial import CANONICAL, _fail
 
 #: Outcome name -> the event role it counts.
 OUTCOME_ROLES: dict[str, str] = {"offending": "suspect", "victimisation": "victim"}
 #: Months before the index date counted in ``pre_count``.
 PRE_MONTHS = 12
-COLUMNS = (
-    "person_id",
-    "arm",
-    "age_band",
-    "crime_type",
-    "outcome",
-    "pre_count",
-    "post_count",
-    "exposure_days",
-)
+#: The canonical columns, without ``trial`` (counts come from one trial's records).
+COLUMNS = tuple(c for c in CANONICAL if c != "trial")
 
 
 def _allocation_frame(allocation, index_date) -> pd.DataFrame:

@@ -347,18 +347,7 @@ class Trial:
     def read_csv(cls, path: str | Path, **kwargs) -> Trial:
         """Read a CSV in the canonical format (keyword arguments as in :meth:`from_counts`)."""
         path = Path(path)
-        if not path.exists():
-            raise DataError(f"file not found: {path}\nFix: check the path")
-        try:
-            df = pd.read_csv(path, dtype={"person_id": str, "trial": str})
-        except pd.errors.EmptyDataError:
-            raise DataError(
-                f"the file {path} is empty\nFix: export the counts with a header row"
-            ) from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(
-                f"could not read {path} as CSV: {exc}\nFix: save as UTF-8 CSV"
-            ) from None
+        df = read_table(path, dtype={"person_id": str, "trial": str})
         kwargs.setdefault("name", path.stem)
         return cls.from_counts(df, **kwargs)
 
@@ -475,6 +464,27 @@ class Trial:
             f"crime types {self.crime_types}, outcomes {self.outcomes}, "
             f"age bands {self.age_bands})"
         )
+
+
+def read_table(path: str | Path, what: str = "", dtype=None) -> pd.DataFrame:
+    """Read a CSV, turning a missing, empty or unreadable file into a :class:`DataError`.
+
+    ``what`` names the table in the message (e.g. ``"events"``).
+    """
+    path = Path(path)
+    prefix = f"{what}: " if what else ""
+    if not path.exists():
+        raise DataError(f"{prefix}file not found: {path}\nFix: check the path")
+    try:
+        return pd.read_csv(path, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{prefix}the file {path} is empty\nFix: export it with a header row"
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"{prefix}could not read {path} as CSV: {exc}\nFix: save as UTF-8 CSV"
+        ) from None
 
 
 def _validate_partial(raw: pd.DataFrame) -> pd.DataFrame:

@@ -193,10 +193,16 @@ class Fit:
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the fit to a netCDF file (ArviZ can open it). No person identifiers."""
+        """Write the fit to a netCDF file (ArviZ can open it). No person identifiers.
+
+        All groups but the pointwise log-likelihood are written; :meth:`log_likelihood`
+        recomputes it after :func:`load`.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        infd.to_netcdf(self.idata, path)
+        # the pointwise log-likelihood (a third of the file) is recomputed on demand from
+        # the posterior and the design by Fit.log_likelihood(), so it is not written
+        infd.to_netcdf(self.idata, path, exclude=("log_likelihood",))
         return path
 
     def __repr__(self) -> str:

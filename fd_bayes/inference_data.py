@@ -92,7 +92,10 @@ def add_groups(idata: az.InferenceData, groups: dict[str, xr.Dataset]) -> None:
     idata.add_groups(groups)
 
 
-def to_netcdf(idata: az.InferenceData, path: str | Path) -> None:
+def to_netcdf(idata: az.InferenceData, path: str | Path, exclude: tuple[str, ...] = ()) -> None:
+    """Write ``idata`` to netCDF, leaving out the groups named in ``exclude``."""
+    if exclude:
+        idata = az.InferenceData(**{g: idata[g] for g in idata.groups() if g not in exclude})
     idata.to_netcdf(str(path))
 
 

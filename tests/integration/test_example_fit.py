@@ -63,6 +63,11 @@ def test_save_load_round_trip_without_person_ids(example_fit, tmp_path):
     path = example_fit.save(tmp_path / "fit.nc")
     loaded = fdb.load(path)
     assert loaded.effects().equals(example_fit.effects())
+    # the log-likelihood is not stored but recomputed identically
+    assert "log_likelihood" not in loaded.idata.groups()
+    np.testing.assert_allclose(
+        loaded.log_likelihood()["y"].values, example_fit.idata.log_likelihood["y"].values
+    )
     assert loaded.diagnostics() == example_fit.diagnostics()
     assert loaded.info == example_fit.info
     ids = set(fdb.example_trial().data["person_id"].astype(str))

@@ -427,6 +427,22 @@ def expected_counts(
     return mu0 * np.exp(theta_rows), mu0
 
 
+def observed_means(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, the expected count of every observed row and its NB shape.
+
+    Each row takes the mean under its own arm, times its exposure; the shape is the
+    ``dispersion`` of its crime type x outcome (``None`` for a Poisson model). Arrays
+    are (draws, obs), draws chain-major. Shared by predictive draws and log-likelihood.
+    """
+    rows = np.arange(len(design.cell_idx))
+    mu1, mu0 = expected_counts(posterior, design, rows)
+    mu = np.where(design.treated == 1, mu1, mu0) * np.exp(design.log_exposure)
+    if "dispersion" not in posterior:
+        return mu, None
+    phi = posterior["dispersion"].stack(s=("chain", "draw")).transpose("s", ...).values
+    return mu, phi[:, design.co_idx]
+
+
 def pointwise_loglik(posterior: xr.Dataset, design: Design, family: str) -> np.ndarray:
     """Log-likelihood of every observed row under every posterior draw.
 
@@ -436,13 +452,9 @@ def pointwise_loglik(posterior: xr.Dataset, design: Design, family: str) -> np.n
 
     Returns an array (chain, draw, obs), the input of PSIS-LOO.
     """
-    rows = np.arange(len(design.cell_idx))
-    mu1, mu0 = expected_counts(posterior, design, rows)
-    mu = np.where(design.treated == 1, mu1, mu0) * np.exp(design.log_exposure)
+    mu, phi = observed_means(posterior, design)
     y = design.post_count.astype(float)
     if family == "negbin":
-        phi = posterior["dispersion"].stack(s=("chain", "draw")).transpose("s", ...).values
-        phi = phi[:, design.co_idx]
         # lgamma(y + phi) - lgamma(phi) = y log(phi) + sum_{k<y} log1p(k / phi), which keeps
         # its precision as phi grows (the Poisson limit); s = log(1 + mu / phi).
         s = np.log1p(mu / phi)

@@ -21,7 +21,13 @@ import pymc as pm
 import xarray as xr
 
 from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, build_model, expected_counts, pointwise_loglik
+from fd_bayes.build import (
+    Design,
+    build_model,
+    expected_counts,
+    observed_means,
+    pointwise_loglik,
+)
 from fd_bayes.constants import (
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
@@ -376,37 +382,29 @@ def sample_prior(pm_model: pm.Model, draws: int, seed: int) -> xr.Dataset:
 
 def log_likelihood_dataset(posterior: xr.Dataset, design: Design, family: str) -> xr.Dataset:
     """The pointwise log-likelihood ``y`` (chain, draw, obs) as an InferenceData group."""
-    ll = pointwise_loglik(posterior, design, family).astype("float32")
-    return xr.Dataset(
-        {"y": (("chain", "draw", "obs"), ll)},
-        coords={
-            "chain": posterior["chain"].values,
-            "draw": posterior["draw"].values,
-            "obs": np.arange(ll.shape[-1]),
-        },
-    )
+    return _draws_dataset(pointwise_loglik(posterior, design, family).astype("float32"), posterior)
 
 
 def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:
     """Replicated follow-up counts for every row, one set per posterior draw."""
-    rows = np.arange(len(design.cell_idx))
-    mu1, mu0 = expected_counts(posterior, design, rows)
-    mu = np.where(design.treated == 1, mu1, mu0) * np.exp(design.log_exposure)
+    mu, phi = observed_means(posterior, design)
     rng = np.random.default_rng(seed)
     if family == "negbin":
-        phi = posterior["dispersion"].stack(s=("chain", "draw")).transpose("s", ...).values
-        phi = phi[:, design.co_idx]
         y = rng.negative_binomial(phi, phi / (phi + mu))
     else:
         y = rng.poisson(mu)
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
-    y = y.reshape(n_chain, n_draw, -1).astype("int32")
+    return _draws_dataset(y.reshape(n_chain, n_draw, -1).astype("int32"), posterior)
+
+
+def _draws_dataset(values: np.ndarray, posterior: xr.Dataset) -> xr.Dataset:
+    """``values`` (chain, draw, obs) as a group ``y`` with the posterior's chain/draw."""
     return xr.Dataset(
-        {"y": (("chain", "draw", "obs"), y)},
+        {"y": (("chain", "draw", "obs"), values)},
         coords={
             "chain": posterior["chain"].values,
             "draw": posterior["draw"].values,
-            "obs": rows,
+            "obs": np.arange(values.shape[-1]),
         },
     )
 

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,7 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes.report.full import report
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from test_report_html import handmade_fit
+from tests.helpers import report_fit as handmade_fit
 
 pytestmark = pytest.mark.slow
 

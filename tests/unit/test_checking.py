@@ -15,7 +15,7 @@ from fd_bayes.build import Design, expected_counts, pointwise_loglik
 from fd_bayes.errors import FdBayesError, LooWarning, SettingsError
 from fd_bayes.fit import Fit, posterior_predictive
 from fd_bayes.spec import load_spec
-from tests.conftest import small_counts
+from tests.helpers import small_counts
 
 N_CHAIN, N_DRAW = 2, 250
 

@@ -8,10 +8,9 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import inference_data as infd
-from fd_bayes.build import Design
 from fd_bayes.effects import EFFECT_COLUMNS, g_computation, hdi, summarise_ratios
 from fd_bayes.fit import Fit
-from fd_bayes.spec import load_spec
+from tests.helpers import handmade_fit
 
 
 def test_hdi_of_uniform_grid_is_central_and_narrowest():
@@ -59,35 +58,12 @@ def test_g_computation_is_a_ratio_of_sums_not_a_mean_of_ratios():
 
 @pytest.fixture
 def handmade(counts):
-    trial = fdb.Trial.from_counts(counts, harm_weights={"knife": 3.0, "violence": 1.0})
-    design = Design.from_trial(trial)
-    rng = np.random.default_rng(42)
-    n_chain, n_draw = 2, 400
-    n_cell, n_co = len(design.cells), len(design.crime_outcomes)
-    post = {
-        # baseline rates differ a lot between cells so weights matter
-        "intercept": rng.normal([-2.0, 0.5, -1.0, 1.0], 0.1, (n_chain, n_draw, n_cell)),
-        "baseline_slope": rng.normal(0.4, 0.05, (n_chain, n_draw, n_co)),
-        "person_sd": np.abs(rng.normal(0.5, 0.05, (n_chain, n_draw))),
-        "z_person": rng.normal(0, 1, (n_chain, n_draw, design.n_people)),
-        # strong effect in some cells, none in others
-        "theta": rng.normal([-1.2, 0.0, -0.3, 0.2], 0.2, (n_chain, n_draw, n_cell)),
-    }
-    dims = {
-        "intercept": ["cell"],
-        "theta": ["cell"],
-        "baseline_slope": ["crime_outcome"],
-        "z_person": ["person"],
-    }
-    idata = infd.from_dict(
-        posterior=post,
-        sample_stats={"diverging": np.zeros((n_chain, n_draw), bool)},
-        dims=dims,
-        coords=design.coords,
+    # baseline rates differ a lot between cells so weights matter; a strong effect in
+    # some cells and none in others
+    fit, post, _ = handmade_fit(
+        counts, intercept=np.array([-2.0, 0.5, -1.0, 1.0]), theta=np.array([-1.2, 0.0, -0.3, 0.2])
     )
-    infd.add_groups(idata, {"constant_data": design.to_dataset()})
-    idata.posterior.attrs["harm_weights"] = '{"knife": 3.0, "violence": 1.0}'
-    return Fit(idata, load_spec("negbin_hier"), design), post, design
+    return fit, post, fit.design
 
 
 def _manual_mu(post, design):

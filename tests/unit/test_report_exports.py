@@ -7,6 +7,7 @@ import re
 import zipfile
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -14,10 +15,7 @@ import fd_bayes as fdb
 from fd_bayes.errors import SettingsError
 from fd_bayes.report.exports import COMPLEMENT_NOTE, SCHEMA_VERSION, disclosed
 from fd_bayes.report.full import report
-
-openpyxl = pytest.importorskip("openpyxl")
-
-from test_report_html import handmade_fit  # noqa: E402  (tests/unit is on sys.path)
+from tests.helpers import report_fit as handmade_fit
 
 DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 

@@ -11,8 +11,6 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import inference_data as infd
-from fd_bayes.build import Design
-from fd_bayes.fit import Fit
 from fd_bayes.report.html import findings_table, render_html, stars
 from fd_bayes.report.sentences import (
     VERBAL_SCALE,
@@ -22,7 +20,7 @@ from fd_bayes.report.sentences import (
     verbal_probability,
     verbal_scale_rows,
 )
-from fd_bayes.spec import load_spec
+from tests.helpers import report_fit as handmade_fit
 
 
 def _row(**kw):
@@ -170,61 +168,6 @@ def test_significance_stars():
 
 
 # --- the HTML report on a hand-made fit ---------------------------------------------------
-
-
-def handmade_fit(n_per_arm: int = 6, seed: int = 0) -> tuple[Fit, fdb.Trial]:
-    """A fit with hand-made posterior draws; person ids look like the example's (P000...)."""
-    rng = np.random.default_rng(seed)
-    rows, i = [], 0
-    for band in ("11-17", "18-25"):
-        for arm in ("treatment", "control"):
-            for _ in range(n_per_arm):
-                for crime in ("knife", "violence"):
-                    rows.append(
-                        {
-                            "person_id": f"P{i:03d}",
-                            "arm": arm,
-                            "age_band": band,
-                            "crime_type": crime,
-                            "pre_count": int(rng.poisson(1.0)),
-                            "post_count": int(rng.poisson(0.8)),
-                        }
-                    )
-                i += 1
-    trial = fdb.Trial.from_counts(pd.DataFrame(rows), harm_weights={"knife": 3.0, "violence": 1.0})
-    design = Design.from_trial(trial)
-    n_chain, n_draw, n_cell = 2, 200, len(design.cells)
-    post = {
-        "intercept": rng.normal(-0.5, 0.1, (n_chain, n_draw, n_cell)),
-        "baseline_slope": rng.normal(0.4, 0.05, (n_chain, n_draw, len(design.crime_outcomes))),
-        "person_sd": np.abs(rng.normal(0.5, 0.05, (n_chain, n_draw))),
-        "z_person": rng.normal(0, 1, (n_chain, n_draw, design.n_people)),
-        "theta": rng.normal([-0.9, -0.1, -0.4, 0.3][:n_cell], 0.3, (n_chain, n_draw, n_cell)),
-    }
-    dims = {
-        "intercept": ["cell"],
-        "theta": ["cell"],
-        "baseline_slope": ["crime_outcome"],
-        "z_person": ["person"],
-    }
-    idata = infd.from_dict(
-        posterior=post,
-        sample_stats={"diverging": np.zeros((n_chain, n_draw), bool)},
-        dims=dims,
-        coords=design.coords,
-    )
-    infd.add_groups(idata, {"constant_data": design.to_dataset()})
-    attrs = idata.posterior.attrs
-    attrs.update(
-        harm_weights='{"knife": 3.0, "violence": 1.0}',
-        trial_name="hand-made test trial",
-        model="negbin_hier",
-        spec_hash="abc123",
-        data_hash="def456",
-        seed=7,
-        sampler="none (hand-made draws)",
-    )
-    return Fit(idata, load_spec("negbin_hier"), design), trial
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,7 @@ def effects_table(
     harm_weights : mapping, optional
         Crime type -> harm weight; adds ``harm`` rows.
     """
-    groups = _groups(rows, harm_weights)
+    groups = estimate_groups(rows, harm_weights)
     membership = np.column_stack([g["weights"] for g in groups])
     rr, diff = g_computation(mu_treat, mu_control, membership)
     table = summarise_ratios(rr, prob)
@@ -174,8 +174,13 @@ def effects_table(
     return table[EFFECT_COLUMNS]
 
 
-def _groups(rows: pd.DataFrame, harm_weights: Mapping[str, float] | None) -> list[dict]:
-    """Every aggregate of the table as (labels, row weights)."""
+def estimate_groups(rows: pd.DataFrame, harm_weights: Mapping[str, float] | None) -> list[dict]:
+    """Every estimate of the effects table, in table order, as labels and row weights.
+
+    Each entry has ``level``, ``outcome``, ``crime_type``, ``age_band`` and ``weights``
+    (one weight per row of ``rows``: 0/1, or the harm weight for ``harm`` entries). The
+    report uses it to diagnose each reported ratio per chain.
+    """
     out = []
     o, c, a = (rows[k].to_numpy() for k in ("outcome", "crime_type", "age_band"))
 

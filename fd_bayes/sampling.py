@@ -12,21 +12,18 @@ import importlib.util
 import time
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pymc as pm
 
 from fd_bayes.errors import SettingsError
-
-if TYPE_CHECKING:
-    import arviz as az
+from fd_bayes.inference_data import InferenceData
 
 SAMPLERS = ("auto", "nutpie", "pymc", "numpyro")
 
 
 @dataclass(frozen=True)
 class SamplingResult:
-    idata: az.InferenceData
+    idata: InferenceData
     sampler: str
     compile_seconds: float
     sampling_seconds: float

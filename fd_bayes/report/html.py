@@ -348,14 +348,14 @@ def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
     fit's potential outcomes, whose draws are chain-major, and diagnosed per chain.
     ``effects`` only decides whether harm rows are included (as in the table shown).
     """
-    from fd_bayes.effects import _groups, g_computation
+    from fd_bayes.effects import estimate_groups, g_computation
     from fd_bayes.inference_data import array_diagnostics
 
     mu1, mu0, rows = fit._potential_outcomes
     post = fit.idata.posterior
     n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
     harm = fit.harm_weights if (effects["level"] == "harm").any() else None
-    groups = _groups(rows, harm)
+    groups = estimate_groups(rows, harm)
     rr, _ = g_computation(mu1, mu0, np.column_stack([g["weights"] for g in groups]))
     out = []
     for g, draws in zip(groups, rr.T, strict=True):

@@ -9,6 +9,7 @@ and under control from posterior draws, which is all the effects layer needs.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -268,8 +269,30 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
     return Structure(person, spec.terms["baseline"], treatment, tuple(notes), derived)
 
 
-def negbin_loglik(y: np.ndarray, eta, log_phi):
-    """Sum of NB2 log-probabilities of counts ``y`` with log mean ``eta``, log shape ``log_phi``.
+def excess_counts(y: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sufficient statistic of the NB2 normalising term: ``N[g, k-1] = #{rows of g: y > k}``.
+
+    ``sum_rows sum_{k<y} log1p(k / phi_g) = sum_g sum_k N[g, k-1] log1p(k / phi_g)``, so the
+    likelihood needs these counts instead of one term per event. The width is rounded up
+    to a power of two (at least 8) so that data sets of the same design usually share a
+    shape, and a compiled model can be reused with new data (:mod:`fd_bayes.sampling`).
+    """
+    y = np.asarray(y).astype("int64")
+    group = np.asarray(group).astype("int64")
+    top = max(int(y.max(initial=0)) - 1, 1)
+    width = max(8, 1 << (top - 1).bit_length())
+    out = np.zeros((n_groups, width), dtype="int64")
+    for k in range(1, top + 1):
+        out[:, k - 1] = np.bincount(group[y > k], minlength=n_groups)
+    return out
+
+
+def negbin_loglik(y, eta, log_phi, group, excess):
+    """Sum of NB2 log-probabilities of counts ``y`` with log mean ``eta``.
+
+    ``log_phi`` is the log shape per group and ``group`` each row's group; ``excess`` is
+    :func:`excess_counts` of ``(y, group)``. All data may be symbolic (``pm.Data``), so
+    one compiled model serves any data set of the same shape.
 
     Written out instead of ``pm.NegativeBinomial`` for speed and for stability as the
     shape phi grows (the Poisson limit), where differences of ``gammaln`` lose all
@@ -277,27 +300,21 @@ def negbin_loglik(y: np.ndarray, eta, log_phi):
 
         log p(y) = sum_{k<y} log1p(k / phi) - log(y!) - phi * s + y * (eta - s)
 
-    The first sum has one term per event beyond the first of each row (counts are
-    small), expanded once from the data. Equal to PyMC's NegativeBinomial logp (tested).
+    Equal to scipy's ``nbinom.logpmf`` (tested), also for phi = 1e12.
     """
-    y = np.asarray(y).astype("int64")
-    s = pt.softplus(eta - log_phi)
-    phi = pt.exp(log_phi)
-    pos = np.flatnonzero(y > 0)
-    ll = -(phi * s).sum() + (y[pos] * (eta[pos] - s[pos])).sum()
-    reps = np.maximum(y - 1, 0)
-    if reps.sum() > 0:
-        row = np.repeat(np.arange(len(y)), reps)
-        start = np.repeat(np.cumsum(reps) - reps, reps)
-        k = (np.arange(reps.sum()) - start + 1).astype(float)
-        ll = ll + pt.log1p(k / phi[row]).sum()
-    return ll - float(gammaln(y + 1.0).sum())
+    y = pt.as_tensor(y)
+    lp = log_phi[group]
+    s = pt.softplus(eta - lp)
+    ll = (y * (eta - s) - pt.exp(lp) * s).sum()
+    k = pt.arange(1, excess.shape[1] + 1, dtype="float64")
+    ll = ll + (excess * pt.log1p(k[None, :] / pt.exp(log_phi)[:, None])).sum()
+    return ll - pt.gammaln(y + 1.0).sum()
 
 
-def poisson_loglik(y: np.ndarray, eta):
+def poisson_loglik(y, eta):
     """Sum of Poisson log-probabilities of counts ``y`` with log mean ``eta``."""
-    y = np.asarray(y, dtype=float)
-    return (y * eta - pt.exp(eta)).sum() - float(gammaln(y + 1.0).sum())
+    y = pt.as_tensor(y)
+    return (y * eta - pt.exp(eta)).sum() - pt.gammaln(y + 1.0).sum()
 
 
 def _rv(name: str, prior: Prior, **kwargs):
@@ -331,17 +348,68 @@ def _folded_rv(name: str, prior: Prior, dims: str):
     return pm.Deterministic(name, pt.abs(signed), dims=dims)
 
 
-def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
-    """State the spec's model for this design in PyMC (nothing is compiled or sampled)."""
-    structure = resolve_structure(spec, design)
+def model_data(design: Design) -> dict[str, np.ndarray]:
+    """Every data array of the PyMC model, by its ``pm.Data`` name.
+
+    A compiled model is reused for a new data set of the same design by swapping these
+    arrays (``nutpie``'s ``with_data``); nothing else in the model depends on the data.
+    """
+    return {
+        "cell_idx": design.cell_idx,
+        "co_idx": design.co_idx,
+        "person_idx": design.person_idx,
+        "x_pre": design.x_pre,
+        "treated": design.treated,
+        "log_exposure": design.log_exposure,
+        "post_count": design.post_count,
+        "excess_counts": excess_counts(
+            design.post_count, design.co_idx, len(design.crime_outcomes)
+        ),
+    }
+
+
+def model_key(spec: ModelSpec, design: Design, structure: Structure) -> str:
+    """What identifies a compiled model: spec, resolved structure, labels and data shapes.
+
+    Two fits with the same key differ only in the values of :func:`model_data`, so the
+    second may reuse the first's compiled model.
+    """
+    shapes = {k: v.shape for k, v in model_data(design).items()}
+    parts = [
+        spec.content_hash,
+        repr((structure.person_effect, structure.baseline, sorted(structure.treatment.items()))),
+        repr(
+            sorted(
+                (k, p.dist, sorted(p.params.items())) for k, p in structure.derived_priors.items()
+            )
+        ),
+        repr(sorted(shapes.items())),
+        repr({k: v for k, v in design.coords.items() if k != "obs"}),
+        design.cells[["co_idx", "age_idx", "outcome_idx"]].to_csv(index=False),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def build_model(
+    spec: ModelSpec, design: Design, structure: Structure | None = None
+) -> tuple[pm.Model, Structure]:
+    """State the spec's model for this design in PyMC (nothing is compiled or sampled).
+
+    Every data array is a ``pm.Data`` (see :func:`model_data`); the structure
+    (:func:`resolve_structure`) and the labels are fixed at build time.
+    """
+    if structure is None:
+        structure = resolve_structure(spec, design)
     p = {**structure.derived_priors, **spec.priors}
+    data = model_data(design)
     with pm.Model(coords=design.coords) as model:
-        cell_idx = pm.Data("cell_idx", design.cell_idx, dims="obs")
-        co_idx = pm.Data("co_idx", design.co_idx, dims="obs")
-        person_idx = pm.Data("person_idx", design.person_idx, dims="obs")
-        x_pre = pm.Data("x_pre", design.x_pre, dims="obs")
-        treated = pm.Data("treated", design.treated, dims="obs")
-        log_exposure = pm.Data("log_exposure", design.log_exposure, dims="obs")
+        cell_idx = pm.Data("cell_idx", data["cell_idx"], dims="obs")
+        co_idx = pm.Data("co_idx", data["co_idx"], dims="obs")
+        person_idx = pm.Data("person_idx", data["person_idx"], dims="obs")
+        x_pre = pm.Data("x_pre", data["x_pre"], dims="obs")
+        treated = pm.Data("treated", data["treated"], dims="obs")
+        log_exposure = pm.Data("log_exposure", data["log_exposure"], dims="obs")
+        y = pm.Data("post_count", data["post_count"], dims="obs")
 
         cell_co = design.cells["co_idx"].to_numpy()
         cell_age = design.cells["age_idx"].to_numpy()
@@ -381,11 +449,11 @@ def build_model(spec: ModelSpec, design: Design) -> tuple[pm.Model, Structure]:
             sd = _rv("person_sd", p["person_sd"])
             z = pm.Normal("z_person", 0.0, 1.0, dims="person")
             eta = eta + (sd * z)[person_idx]
-        y = design.post_count
         if spec.family == "negbin":
             inv = _folded_rv("inv_sqrt_dispersion", p["inv_sqrt_dispersion"], dims="crime_outcome")
             pm.Deterministic("dispersion", 1.0 / inv**2, dims="crime_outcome")
-            loglik = negbin_loglik(y, eta, -2.0 * pt.log(inv)[co_idx])
+            excess = pm.Data("excess_counts", data["excess_counts"])
+            loglik = negbin_loglik(y, eta, -2.0 * pt.log(inv), co_idx, excess)
         else:
             loglik = poisson_loglik(y, eta)
         pm.Potential("loglik", loglik)

@@ -25,8 +25,11 @@ from fd_bayes.build import (
     Design,
     build_model,
     expected_counts,
+    model_data,
+    model_key,
     observed_means,
     pointwise_loglik,
+    resolve_structure,
 )
 from fd_bayes.constants import (
     DEFAULT_CHAINS,
@@ -245,6 +248,7 @@ def fit(
     priors: dict | None = None,
     progress: bool = True,
     cores: int | None = None,
+    predictive: bool = True,
 ) -> Fit:
     """Fit a model from the catalogue (or a spec file) to a trial.
 
@@ -272,6 +276,16 @@ def fit(
         Show the sampler's progress bar.
     cores : int, optional
         Chains run in parallel on this many cores (default: all available).
+    predictive : bool
+        Also draw from the prior, the prior and posterior predictive distributions and
+        store the pointwise log-likelihood (model checking, LOO). Simulation studies
+        that only need the effects set it to False.
+
+    Notes
+    -----
+    A second fit of the same spec to data of the same design (same labels and shapes)
+    in the same process reuses nutpie's compiled model (see :mod:`fd_bayes.sampling`):
+    only the first pays the compile time.
 
     Returns
     -------
@@ -291,7 +305,8 @@ def fit(
             raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
     spec = load_spec(model).with_priors(priors)
     design = Design.from_trial(trial)
-    pm_model, structure = build_model(spec, design)
+    structure = resolve_structure(spec, design)
+    pm_model, _ = build_model(spec, design, structure)
     for note in structure.notes:
         if note.startswith("Person effect left out"):
             warnings.warn(note, ModelNote, stacklevel=2)
@@ -308,6 +323,8 @@ def fit(
         target_accept=target_accept,
         progress=progress,
         cores=cores,
+        cache_key=model_key(spec, design, structure),
+        data=model_data(design),
     )
     idata = result.idata
     # nutpie also returns the unconstrained copies (``*_log__``); PyMC does not. Drop them
@@ -315,24 +332,25 @@ def fit(
     internal = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
     if internal:
         idata.posterior = idata.posterior.drop_vars(internal)
-    prior = sample_prior(pm_model, PRIOR_PREDICTIVE_DRAWS, int(prior_seed % (2**31)))
-    prior_pred = posterior_predictive(prior, design, spec.family, prior_seed + 1)
-    post_pred = posterior_predictive(idata.posterior, design, spec.family, ppc_seed)
-    loglik = log_likelihood_dataset(idata.posterior, design, spec.family)
     observed = xr.Dataset(
         {"y": ("obs", design.post_count)}, coords={"obs": np.arange(len(design.post_count))}
     )
-    infd.add_groups(
-        idata,
-        {
-            "prior": prior,
-            "prior_predictive": prior_pred,
-            "posterior_predictive": post_pred,
-            "log_likelihood": loglik,
-            "observed_data": observed,
-            "constant_data": design.to_dataset(),
-        },
-    )
+    groups = {"observed_data": observed, "constant_data": design.to_dataset()}
+    if predictive:
+        prior = sample_prior(pm_model, PRIOR_PREDICTIVE_DRAWS, int(prior_seed % (2**31)))
+        groups.update(
+            {
+                "prior": prior,
+                "prior_predictive": posterior_predictive(
+                    prior, design, spec.family, prior_seed + 1
+                ),
+                "posterior_predictive": posterior_predictive(
+                    idata.posterior, design, spec.family, ppc_seed
+                ),
+                "log_likelihood": log_likelihood_dataset(idata.posterior, design, spec.family),
+            }
+        )
+    infd.add_groups(idata, groups)
     idata.posterior.attrs.update(
         {
             "fd_bayes_version": _version(),

@@ -4,6 +4,14 @@
 benchmark in ``benchmarks/bench_samplers.py`` measured it faster than PyMC's own NUTS
 on the example trial), else PyMC's NUTS. ``"pymc"``, ``"nutpie"`` and ``"numpyro"``
 force one; asking for one that is not installed is an error, never a silent switch.
+
+Compile once, refit many: nutpie's compiled models are kept in a small in-process cache
+keyed by :func:`fd_bayes.build.model_key` (spec, resolved structure, labels and data
+shapes). A fit with a known key swaps the data arrays into the compiled model
+(``with_data``) instead of compiling again; :func:`compile_count` counts real
+compilations (the planning and calibration tests assert on it). PyMC's and numpyro's
+NUTS compile inside ``pm.sample`` and are not cached here (PyTensor caches the C code on
+disk).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pymc as pm
@@ -19,6 +28,39 @@ from fd_bayes.errors import SettingsError
 from fd_bayes.inference_data import InferenceData
 
 SAMPLERS = ("auto", "nutpie", "pymc", "numpyro")
+#: Compiled nutpie models kept per process (least recently used dropped first).
+CACHE_SIZE = 8
+_compiled: OrderedDict[str, object] = OrderedDict()
+_compilations = {"count": 0}
+
+
+def compile_count() -> int:
+    """How many models nutpie has compiled in this process (cache misses)."""
+    return _compilations["count"]
+
+
+def clear_cache() -> None:
+    """Forget every cached compiled model (the next fit compiles again)."""
+    _compiled.clear()
+
+
+def _nutpie_compiled(model: pm.Model, cache_key: str | None, data: dict | None):
+    import nutpie
+
+    if cache_key is not None and cache_key in _compiled:
+        _compiled.move_to_end(cache_key)
+        compiled = _compiled[cache_key]
+        if data:
+            known = set(compiled.shared_data)
+            compiled = compiled.with_data(**{k: v for k, v in data.items() if k in known})
+        return compiled
+    compiled = nutpie.compile_pymc_model(model)
+    _compilations["count"] += 1
+    if cache_key is not None:
+        _compiled[cache_key] = compiled
+        while len(_compiled) > CACHE_SIZE:
+            _compiled.popitem(last=False)
+    return compiled
 
 
 @dataclass(frozen=True)
@@ -62,14 +104,21 @@ def run_nuts(
     target_accept: float,
     progress: bool,
     cores: int | None = None,
+    cache_key: str | None = None,
+    data: dict | None = None,
 ) -> SamplingResult:
-    """Sample the posterior of ``model``; returns posterior + sample_stats and timings."""
+    """Sample the posterior of ``model``; returns posterior + sample_stats and timings.
+
+    With ``cache_key`` (see :func:`fd_bayes.build.model_key`) nutpie reuses a model
+    compiled earlier in this process under the same key, with ``data`` (name -> array of
+    the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
+    """
     name = resolve_sampler(sampler)
     if name == "nutpie":
         import nutpie
 
         t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = _nutpie_compiled(model, cache_key, data)
         t1 = time.perf_counter()
         idata = nutpie.sample(
             compiled,

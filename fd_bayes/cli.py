@@ -222,15 +222,73 @@ def report_command(
 
 @app.command()
 def models() -> None:
-    """List the model catalogue."""
-    from fd_bayes.spec import available_models
+    """List the model catalogue: name, likelihood family and description."""
+    from fd_bayes.spec import available_models, load_spec
 
     table = RichTable(title="fd_bayes model catalogue")
     table.add_column("name", style="cyan")
+    table.add_column("family")
     table.add_column("description")
     for name, description in available_models().items():
-        table.add_row(name, description)
+        table.add_row(name, load_spec(name).family, description)
     out_console.print(table)
+
+
+@app.command("compare")
+def compare_command(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more folders holding fit.nc (from `fit` or `demo`), fitted to the "
+            "same trial.",
+            metavar="DIR...",
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Also write the table to this CSV file.")] = None,
+    force: Force = False,
+) -> None:
+    """Compare saved fits by PSIS-LOO (elpd differences with standard errors)."""
+    import fd_bayes as fdb
+
+    if len(folders) < 2:
+        raise UsageProblem("compare needs at least two folders holding fit.nc")
+    fits = {}
+    for folder in folders:
+        if not (folder / FIT_FILE).exists():
+            raise UsageProblem(f"{folder} holds no {FIT_FILE}; run `fd-bayes fit` first")
+        fit = fdb.load(folder / FIT_FILE)
+        name = f"{folder.name} ({fit.info.get('model')})"
+        if name in fits:
+            name = f"{folder} ({fit.info.get('model')})"
+        fits[name] = fit
+    if out is not None:
+        _check_out_file(out, force)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FdBayesWarning)
+        table = fdb.compare(fits)
+    for w in caught:
+        if issubclass(w.category, FdBayesWarning):
+            err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
+    view = RichTable(title="PSIS-LOO comparison (best first; elpd_diff <= 0 is worse)")
+    for col in ("model", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "k > 0.7"):
+        view.add_column(col)
+    for _, r in table.iterrows():
+        view.add_row(
+            str(r["model"]),
+            f"{r['elpd_loo']:.1f}",
+            f"{r['se']:.1f}",
+            f"{r['elpd_diff']:.1f}",
+            f"{r['dse']:.1f}",
+            f"{r['p_loo']:.1f}",
+            str(int(r["n_pareto_k_high"])),
+        )
+    out_console.print(view)
+    out_console.print(
+        "A difference smaller than about 2 x dse does not separate the models.", highlight=False
+    )
+    if out is not None:
+        table.to_csv(out, index=False)
+        out_console.print(f"Wrote {out}", highlight=False)
 
 
 Out = Annotated[Path, typer.Option(help="CSV file to write.", metavar="FILE.csv")]

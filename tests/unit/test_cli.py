@@ -142,3 +142,55 @@ def test_records_pipeline_on_the_command_line(monkeypatch, capsys, tmp_path):
     # a second randomise into the same file is refused
     code, _, err = run(monkeypatch, capsys, *steps[1])
     assert code == 2 and "--force" in err
+
+
+def _saved_fit(folder, theta, seed):
+    """A hand-made negbin fit saved to folder/fit.nc (no MCMC)."""
+    import json
+
+    import numpy as np
+
+    from fd_bayes.spec import load_spec
+    from tests.helpers import handmade_fit, small_counts
+
+    fit, _, _ = handmade_fit(small_counts(), intercept=-0.5, theta=theta, seed=seed)
+    post = fit.idata.posterior
+    shape = (post.sizes["chain"], post.sizes["draw"], len(fit.design.crime_outcomes))
+    disp = np.random.default_rng(seed).gamma(20.0, 0.1, shape)
+    fit.idata.posterior = post.assign(dispersion=(("chain", "draw", "crime_outcome"), disp))
+    fit.idata.posterior.attrs.update(
+        {"spec_json": json.dumps(load_spec("negbin_hier").to_dict()), "model": "negbin_hier"}
+    )
+    fit.save(folder / "fit.nc")
+
+
+def test_compare_ranks_saved_fits(monkeypatch, capsys, tmp_path):
+    import pandas as pd
+
+    _saved_fit(tmp_path / "a", -0.2, 1)
+    _saved_fit(tmp_path / "b", 2.0, 2)  # an absurd treatment effect: worse predictions
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "fd-bayes",
+            "compare",
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            "--out",
+            str(tmp_path / "c.csv"),
+        ],
+    )
+    cli.main()
+    out = capsys.readouterr().out
+    assert "PSIS-LOO comparison" in out
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert table["model"].iloc[0].startswith("a ")
+    assert table["elpd_diff"].iloc[1] < 0
+
+
+def test_compare_needs_two_saved_fits(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "compare", str(tmp_path))
+    assert code == 2 and "at least two" in err
+    code, _, err = run(monkeypatch, capsys, "compare", str(tmp_path), str(tmp_path))
+    assert code == 2 and "holds no fit.nc" in err

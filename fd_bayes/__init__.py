@@ -25,9 +25,11 @@ from fd_bayes.errors import (
     SpecError,
 )
 from fd_bayes.fit import Fit, fit, load
+from fd_bayes.priors import priors
 from fd_bayes.randomise import Allocation, balance, randomise
 from fd_bayes.report.full import report
 from fd_bayes.report.side_by_side import side_by_side
+from fd_bayes.sensitivity import Sensitivity, sensitivity
 from fd_bayes.simulate import (
     ILLUSTRATIVE_HARM_WEIGHTS,
     SimulationTruth,
@@ -49,6 +51,7 @@ __all__ = [
     "LooWarning",
     "ModelNote",
     "ModelSpec",
+    "Sensitivity",
     "SimulationTruth",
     "SpecError",
     "Trial",
@@ -66,9 +69,11 @@ __all__ = [
     "loo",
     "meta",
     "prior_check",
+    "priors",
     "randomise",
     "records",
     "report",
+    "sensitivity",
     "side_by_side",
     "simulate_trial",
 ]

@@ -45,3 +45,8 @@ DEFAULT_DRAWS: int = 1000
 DEFAULT_TUNE: int = 1000
 DEFAULT_CHAINS: int = 4
 DEFAULT_TARGET_ACCEPT: float = 0.9
+
+#: Prior sensitivity flags an estimate when its P(reduction) reaches one of these under
+#: some priors and not under others (reaching means P >= threshold; the bands of the
+#: verbal probability scale: "very likely" from 0.90, "extremely likely" from 0.95).
+SENSITIVITY_THRESHOLDS: tuple[float, ...] = (0.90, 0.95)

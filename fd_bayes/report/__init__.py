@@ -17,8 +17,13 @@ from fd_bayes.report.summary import summary_markdown
 OUTPUT_FILES = ("effects.csv", "summary.md", "forest.png")
 
 
-def write_report(fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=None) -> dict:
+def write_report(
+    fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=None, sensitivity=None
+) -> dict:
     """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
+
+    ``sensitivity``, the result of :func:`fd_bayes.sensitivity.sensitivity` on the same
+    trial, adds a section on prior sensitivity to ``summary.md``.
 
     Returns a dict of output name -> path.
     """
@@ -27,7 +32,9 @@ def write_report(fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=
     effects = fit.effects(prob=prob, harm_weights=harm_weights)
     paths = {name: out / name for name in OUTPUT_FILES}
     suppress_small_cells(effects).to_csv(paths["effects.csv"], index=False)
-    paths["summary.md"].write_text(summary_markdown(fit, effects, prob), encoding="utf-8")
+    paths["summary.md"].write_text(
+        summary_markdown(fit, effects, prob, sensitivity=sensitivity), encoding="utf-8"
+    )
     forest_plot(effects, paths["forest.png"], prob=prob)
     return paths
 

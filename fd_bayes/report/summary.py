@@ -58,8 +58,91 @@ def _effects_rows(effects: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB) -> str:
-    """Render the summary as Markdown text."""
+def _sensitivity_section(fit, sensitivity) -> list[str]:
+    """The section on prior sensitivity: the priors that differ, the headline estimates
+    under each prior, and the plain-language summary of threshold crossings."""
+    from fd_bayes.errors import SettingsError
+    from fd_bayes.sensitivity import STATS, p_text, summary_lines, wide_table
+
+    own = fit.info.get("data_hash")
+    for name, other in sensitivity.fits.items():
+        theirs = other.info.get("data_hash")
+        if own and theirs and own != theirs:
+            raise SettingsError(
+                f"the sensitivity analysis (prior '{name}') was fitted to other data than "
+                "this fit; run it on the same trial"
+            )
+    priors = sensitivity.priors
+    models = {n: f.spec.name for n, f in sensitivity.fits.items()}
+    which = ", ".join(f"{n} (`{models[n]}`)" if n in models else n for n in priors)
+    lines = [
+        "## Sensitivity to the priors",
+        "",
+        f"The model was fitted again under {len(priors)} priors with the same data"
+        + (f" and seed ({sensitivity.seed})" if sensitivity.seed is not None else "")
+        + f": {which}.",
+    ]
+    same = [n for n, f in sensitivity.fits.items() if f.spec.content_hash == fit.spec.content_hash]
+    if same:
+        lines[-1] += f" The results above use the priors of '{same[0]}'."
+    differ = sensitivity.prior_differences()
+    if not differ.empty:
+        lines += [
+            "",
+            _md_table(
+                ["prior", *differ.columns],
+                [[f"`{k}`", *[f"`{v}`" for v in r]] for k, r in differ.iterrows()],
+            ),
+        ]
+    wide = wide_table(sensitivity.table, STATS)
+    wide = wide[wide["level"].isin(["overall", "harm", "crime_type"])]
+    wide = wide[(wide["level"] != "harm") | (wide["age_band"] == "all")]
+    if "trial" in wide.columns:  # pooled fits: the pooled rows only
+        wide = wide[wide["trial"] == "all"]
+    rows = []
+    for _, r in wide.iterrows():
+        label = {"overall": "all", "harm": "harm-weighted"}.get(r["level"], r["crime_type"])
+        rows.append(
+            [
+                str(r["outcome"]),
+                str(label),
+                *[f"{r[f'rr_median_{n}']:.2f}" for n in priors],
+                *[p_text(r[f"p_reduction_{n}"], sensitivity.thresholds) for n in priors],
+            ]
+        )
+    lines += [
+        "",
+        _md_table(
+            [
+                "outcome",
+                "crime type",
+                *[f"rate ratio ({n})" for n in priors],
+                *[f"P(reduction) ({n})" for n in priors],
+            ],
+            rows,
+        ),
+        "",
+        *[
+            f"- {line}"
+            for line in summary_lines(sensitivity.table, sensitivity.flags, sensitivity.thresholds)
+        ],
+    ]
+    failed = [n for n, f in sensitivity.fits.items() if f.diagnostic_problems()]
+    if failed:
+        lines.append(
+            f"- Warning: the sampler's diagnostics failed for {', '.join(failed)}; do not "
+            "report those results yet."
+        )
+    return [*lines, ""]
+
+
+def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None) -> str:
+    """Render the summary as Markdown text.
+
+    With ``sensitivity`` (a :class:`~fd_bayes.sensitivity.Sensitivity` of the same
+    trial) a section on the sensitivity of the findings to the priors follows the
+    diagnostics.
+    """
     info = fit.info
     diag = fit.diagnostics()
     problems = fit.diagnostic_problems()
@@ -137,8 +220,10 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB) -> str:
         "",
     ]
     lines += [f"- {p}" for p in problems]
+    lines += [""]
+    if sensitivity is not None:
+        lines += _sensitivity_section(fit, sensitivity)
     lines += [
-        "",
         "## Model",
         "",
         f"`{fit.spec.name}` ({fit.spec.family} likelihood): {fit.spec.description}",

@@ -36,6 +36,13 @@ TREATMENT_WORDS = {
     "outcome": "outcome, `outcome[o]`",
     "age": "age band, `age[a]`",
     "cell": "cell (outcome x crime type x age band), `cell[c,o,a]`",
+    "trial": "trial, when pooling trials, `eta[t]` (see [Pooling trials](pooling.md))",
+}
+FAMILY_WORDS = {
+    "negbin": "negative binomial",
+    "poisson": "Poisson",
+    "zinb": "zero-inflated negative binomial",
+    "hurdle_negbin": "hurdle negative binomial (zero-truncated NB above zero)",
 }
 TERM_WORDS = {
     "person_effect": "person effect `u[i]`, shared over a person's crime types and outcomes",
@@ -63,7 +70,7 @@ def render_spec(spec, filename: str) -> str:
         "",
         _cell(spec.description) or "*(no description)*",
         "",
-        f"- **Family:** `{spec.family}`",
+        f"- **Family:** `{spec.family}` ({FAMILY_WORDS.get(spec.family, spec.family)})",
         f'- **Spec file:** `models/{filename}` (use `model="{spec.name}"` or '
         f"`--model {spec.name}`)",
         f"- **Content hash:** `{spec.content_hash[:16]}…` (recorded in every fit)",
@@ -74,7 +81,10 @@ def render_spec(spec, filename: str) -> str:
         "|---|---|",
     ]
     for key, value in spec.terms.items():
-        lines.append(f"| {TERM_WORDS.get(key, key)} | {'yes' if value else 'no'} |")
+        shown = f"`{value}`" if isinstance(value, str) else ("yes" if value else "no")
+        if value == "correlated":
+            shown += ": one effect per person and outcome, correlated across outcomes"
+        lines.append(f"| {TERM_WORDS.get(key, key)} | {shown} |")
     lines += [
         "",
         "**Treatment-effect pooling** (deviations of the log rate ratio from `theta0`)",

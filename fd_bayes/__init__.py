@@ -13,7 +13,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from fd_bayes import checking, cohort, frequentist, meta, records
+from fd_bayes import checking, cohort, frequentist, meta, plan, records, simstudy
+from fd_bayes.calibrate import calibrate
 from fd_bayes.checking import compare, loo, prior_check
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
 from fd_bayes.errors import (
@@ -25,6 +26,7 @@ from fd_bayes.errors import (
     SpecError,
 )
 from fd_bayes.fit import Fit, fit, load
+from fd_bayes.formula import FormulaFit
 from fd_bayes.priors import priors
 from fd_bayes.randomise import Allocation, balance, randomise
 from fd_bayes.report.full import report
@@ -36,6 +38,7 @@ from fd_bayes.simulate import (
     example_trial,
     simulate_trial,
 )
+from fd_bayes.simulate_sites import SitesTruth, simulate_sites
 from fd_bayes.spec import ModelSpec, available_models, load_spec
 from fd_bayes.trial import Trial
 
@@ -48,16 +51,19 @@ __all__ = [
     "DiagnosticsWarning",
     "FdBayesError",
     "Fit",
+    "FormulaFit",
     "LooWarning",
     "ModelNote",
     "ModelSpec",
     "Sensitivity",
     "SimulationTruth",
+    "SitesTruth",
     "SpecError",
     "Trial",
     "__version__",
     "available_models",
     "balance",
+    "calibrate",
     "checking",
     "cohort",
     "compare",
@@ -68,6 +74,7 @@ __all__ = [
     "load_spec",
     "loo",
     "meta",
+    "plan",
     "prior_check",
     "priors",
     "randomise",
@@ -75,5 +82,7 @@ __all__ = [
     "report",
     "sensitivity",
     "side_by_side",
+    "simstudy",
+    "simulate_sites",
     "simulate_trial",
 ]

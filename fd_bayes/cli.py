@@ -81,7 +81,7 @@ def _check_out(out: Path, force: bool) -> None:
         )
 
 
-def _run(trial, model, out: Path, force: bool, **fit_kwargs) -> None:
+def _run(trial, model, out: Path, force: bool, **fit_kwargs):
     import fd_bayes as fdb
     from fd_bayes import frequentist
     from fd_bayes.report.full import report as full_report
@@ -109,6 +109,7 @@ def _run(trial, model, out: Path, force: bool, **fit_kwargs) -> None:
     paths = full_report(fit, out, frequentist=table)
     _print_headline(fit)
     out_console.print(f"Wrote {', '.join(str(p) for p in [*paths.values(), out / FIT_FILE])}")
+    return fit
 
 
 def _print_headline(fit) -> None:
@@ -517,6 +518,262 @@ def counts(
     trial = fdb.Trial.from_counts(table)  # the written file is one `fd-bayes fit` accepts
     table.to_csv(out, index=False)
     out_console.print(f"Wrote {len(table):,} rows to {out}: {trial!r}", highlight=False)
+
+
+@app.command()
+def pool(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A trials CSV (columns trial + yi, vi (or sei), or events_t, exposure_t, "
+            "events_c, exposure_c); with --ipd, one canonical counts CSV per trial.",
+            metavar="TRIALS.csv | A.csv B.csv ...",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the results.")],
+    ipd: Annotated[
+        bool,
+        typer.Option(
+            "--ipd",
+            help="Pool individual data: concatenate the trials and fit negbin_pooled.",
+        ),
+    ] = False,
+    names: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Trial label per --ipd file, in order (default: file stem)."),
+    ] = None,
+    model: Annotated[str, typer.Option(help="Model for --ipd (catalogue name or .toml).")] = (
+        "negbin_pooled"
+    ),
+    method: Annotated[str, typer.Option(help="Heterogeneity estimator: REML, DL, PM or FE.")] = (
+        "REML"
+    ),
+    test: Annotated[str, typer.Option(help="z or knha (Knapp-Hartung).")] = "z",
+    prior_tau: Annotated[
+        str, typer.Option(help="Prior on tau: halfnormal, halfcauchy or turner.")
+    ] = "halfnormal",
+    prior_tau_scale: Annotated[float, typer.Option(min=0.0, help="Scale of the tau prior.")] = 0.5,
+    draws: Draws = DEFAULT_DRAWS,
+    tune: Tune = DEFAULT_TUNE,
+    chains: Chains = DEFAULT_CHAINS,
+    seed: Annotated[int | None, typer.Option(help="Random seed (recorded).")] = None,
+    sampler: Sampler = "auto",
+    force: Force = False,
+) -> None:
+    """Pool trials: published estimates (meta-analysis) or individual data (--ipd)."""
+    import fd_bayes as fdb
+    from fd_bayes.pooling import AGGREGATE_FILES, pool_aggregate, read_aggregate
+
+    if not ipd:
+        if len(files) != 1:
+            raise UsageProblem(
+                "pool takes one trials CSV of published estimates; to pool individual data "
+                "from several files, add --ipd"
+            )
+        if out.exists() and not out.is_dir():
+            raise UsageProblem(f"--out {out} exists and is not a folder")
+        clash = [n for n in AGGREGATE_FILES if (out / n).exists()]
+        if clash and not force:
+            raise UsageProblem(
+                f"{out} already holds results ({', '.join(clash)}); choose another --out or "
+                "pass --force to overwrite them"
+            )
+        labels, yi, vi = read_aggregate(files[0])
+        out_console.print(f"Pooling {len(labels)} trials from {files[0]} ...", highlight=False)
+        paths = pool_aggregate(
+            labels,
+            yi,
+            vi,
+            out,
+            method=method,
+            test=test,
+            prior_tau=prior_tau,
+            prior_tau_scale=prior_tau_scale,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+        )
+        out_console.print((out / "pooled.md").read_text(encoding="utf-8"), highlight=False)
+        out_console.print(f"Wrote {', '.join(str(p) for p in paths.values())}")
+        return
+    if names and len(names) != len(files):
+        raise UsageProblem(f"{len(files)} --ipd files but {len(names)} --name labels")
+    trials = [fdb.Trial.read_csv(f) for f in files]
+    fdb.load_spec(model)  # fail on a bad spec before any work
+    if len(trials) == 1 and len(trials[0].trials) > 1:
+        trial = trials[0]  # one file that already has a trial column
+    else:
+        labels = list(names) if names else [f.stem for f in files]
+        trial = fdb.Trial.concat(trials, names=labels, name=f"{len(trials)} pooled trials")
+    fit = _run(
+        trial, model, out, force, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler
+    )
+    from fd_bayes.pooling import trial_rows_markdown
+
+    (out / "pooled.md").write_text(trial_rows_markdown(fit.effects()), encoding="utf-8")
+    out_console.print(f"Wrote {out / 'pooled.md'} (trial and new-site rows)", highlight=False)
+
+
+PLAN_FILES = (
+    "assurance.csv",
+    "simulations.csv",
+    "plan.md",
+    "assurance_curve.png",
+    "assurance_curve.svg",
+)
+
+
+def _plan_effect(values: list[str] | None, fit, discount: float):
+    """--effect: 'posterior' (the --from fit's), one rate ratio, or CRIME=RR per crime type."""
+    from fd_bayes import plan
+
+    if not values or values == ["posterior"]:
+        if fit is None:
+            raise UsageProblem(
+                "--effect posterior needs --from a folder with a saved fit; give a rate ratio "
+                "(--effect 0.6) or one per crime type (--effect knife=0.5)"
+            )
+        return plan.effect_from(fit, discount=discount)
+    try:
+        if len(values) == 1 and "=" not in values[0]:
+            return float(values[0])
+        out = {}
+        for item in values:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(value)
+        return out
+    except ValueError:
+        raise UsageProblem(
+            f"--effect {' '.join(values)!r}: write 'posterior', one rate ratio (0.6) or "
+            "CRIME=RR per crime type (--effect knife=0.5 --effect violence=0.7)"
+        ) from None
+
+
+@app.command("plan")
+def plan_command(
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from",
+            help="A folder with a saved fit (fd-bayes fit/demo --out) or a counts CSV: the "
+            "design, rates and dispersion to simulate from.",
+            metavar="DIR|DATA.csv",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the plan.", metavar="PLAN")],
+    treated: Annotated[
+        list[str] | None,
+        typer.Option(help="Treated per age band, BAND=N (repeat); default: the source's."),
+    ] = None,
+    control: Annotated[
+        list[str] | None,
+        typer.Option(help="Controls per age band, BAND=N (repeat); default: the source's."),
+    ] = None,
+    effect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="True effect: 'posterior' (the fit's; default with a fit), a rate ratio, "
+            "or CRIME=RR (repeat)."
+        ),
+    ] = None,
+    discount: Annotated[
+        float, typer.Option(min=1.0, help="Inflate the posterior effect's log-RR variance.")
+    ] = 1.0,
+    estimand: Annotated[
+        str, typer.Option(help="Headline estimand: overall, a crime type, or CRIME/BAND.")
+    ] = "overall",
+    prob: Annotated[float, typer.Option(help="Success: P(reduction) above this.")] = 0.95,
+    sims: Annotated[int, typer.Option(min=1, help="Simulated trials per size.")] = 200,
+    null: Annotated[
+        bool, typer.Option("--null/--no-null", help="Also simulate no effect (false positives).")
+    ] = True,
+    search: Annotated[
+        bool, typer.Option("--search", help="Try several sizes; draw the assurance curve.")
+    ] = False,
+    target: Annotated[float, typer.Option(help="Target assurance for --search.")] = 0.8,
+    size: Annotated[
+        list[int] | None,
+        typer.Option(help="Total treated to try with --search (repeat); default 0.5x-3x."),
+    ] = None,
+    model: Annotated[str, typer.Option(help="Model that analyses each simulation.")] = (
+        DEFAULT_MODEL
+    ),
+    draws: Annotated[int, typer.Option(min=1, help="Draws per chain of each fit.")] = 400,
+    tune: Annotated[int, typer.Option(min=0, help="Warm-up per chain of each fit.")] = 300,
+    chains: Annotated[int, typer.Option(min=1, help="Chains of each fit.")] = 2,
+    seed: Annotated[int | None, typer.Option(help="Study seed.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:8786) to run on a cluster."),
+    ] = None,
+    force: Force = False,
+) -> None:
+    """Assurance of a replication by simulation (and, with --search, its size)."""
+    import fd_bayes as fdb
+    from fd_bayes import plan
+
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out {out} exists and is not a folder")
+    clash = [n for n in PLAN_FILES if (out / n).exists()]
+    if clash and not force:
+        raise UsageProblem(
+            f"{out} already holds results ({', '.join(clash)}); choose another --out or pass "
+            "--force to overwrite them"
+        )
+    fit = None
+    if source.is_dir():
+        if not (source / FIT_FILE).exists():
+            raise UsageProblem(f"{source} holds no {FIT_FILE}; run `fd-bayes fit` or `demo` first")
+        fit = fdb.load(source / FIT_FILE)
+        base = fit
+    elif source.exists():
+        base = fdb.Trial.read_csv(source)
+    else:
+        raise UsageProblem(f"--from {source} does not exist")
+    design = plan.design_from(
+        base,
+        treated=plan.parse_sizes(treated) if treated else None,
+        control=plan.parse_sizes(control) if control else None,
+    )
+    true_effect = _plan_effect(effect, fit, discount)
+    client = None
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+    kwargs = dict(
+        model=model,
+        decision={"estimand": estimand, "prob": prob},
+        n_sims=sims,
+        seed=seed,
+        client=client,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        false_positive=null,
+        workers=workers,
+    )
+    out_console.print(
+        f"Simulating {sims} replications of {design.size_label()} (treated/control) "
+        f"{'per size ' if search else ''}with {model}; each fit {chains} chains x {draws} "
+        f"draws after {tune} warm-up ...",
+        highlight=False,
+    )
+    if search:
+        result = plan.sample_size(design, true_effect, target=target, sizes=size or None, **kwargs)
+    else:
+        result = plan.assurance(design, true_effect, **kwargs)
+    paths = plan.write_plan(result, out)
+    out_console.print(result.summary(), highlight=False)
+    out_console.print(f"Wrote {', '.join(str(p) for p in paths)}", highlight=False)
+    if client is not None:
+        client.close()
 
 
 def main() -> None:

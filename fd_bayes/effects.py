@@ -39,9 +39,10 @@ EFFECT_COLUMNS = [
     "events_treatment",
     "events_control",
     "note",
+    "trial",
 ]
 ALL = "all"
-LEVELS = ("cell", "crime_type", "age_band", "overall", "harm")
+LEVELS = ("cell", "crime_type", "age_band", "overall", "harm", "trial", "new_trial")
 
 
 def hdi(draws: np.ndarray, prob: float = HDI_PROB) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +129,8 @@ def effects_table(
     *,
     prob: float = HDI_PROB,
     harm_weights: Mapping[str, float] | None = None,
+    mu_treat_new: np.ndarray | None = None,
+    trial_note: str = "",
 ) -> pd.DataFrame:
     """The effects table from potential outcomes of the treated cohort.
 
@@ -146,10 +149,29 @@ def effects_table(
         HDI probability.
     harm_weights : mapping, optional
         Crime type -> harm weight; adds ``harm`` rows.
+    mu_treat_new : array (draws, rows), optional
+        Pooled multi-trial fits: expected counts of the same rows under treatment in a
+        *new* trial (each draw's trial deviation replaced by a fresh draw from its
+        distribution); adds ``new_trial`` rows.
+    trial_note : str
+        The ``note`` of ``trial`` and ``new_trial`` rows (the heterogeneity prior).
+
+    Notes
+    -----
+    With several trials (``rows`` has a ``trial`` column with more than one label) the
+    table adds level ``trial``: each trial's effect, g-computed over that trial's treated
+    people, overall and per crime type, labelled in the ``trial`` column. Every other
+    row pools the trials and has ``trial == "all"``. ``new_trial`` rows are the
+    predictive effect in a new site over the pooled treated cohort; their ``p_reduction``
+    is P(a new site sees a reduction).
     """
-    groups = estimate_groups(rows, harm_weights)
+    groups = estimate_groups(rows, harm_weights, new_trial=mu_treat_new is not None)
+    new = np.array([g["level"] == "new_trial" for g in groups])
     membership = np.column_stack([g["weights"] for g in groups])
     rr, diff = g_computation(mu_treat, mu_control, membership)
+    if new.any():
+        rr_new, diff_new = g_computation(mu_treat_new, mu_control, membership[:, new])
+        rr[:, new], diff[:, new] = rr_new, diff_new
     table = summarise_ratios(rr, prob)
     n_people = np.array([rows.loc[g["weights"] > 0, "person"].nunique() for g in groups])
     prevented = diff / n_people * 100.0
@@ -157,13 +179,10 @@ def effects_table(
     table["offences_prevented_per_100"] = np.median(prevented, axis=0)
     table["prevented_lower"] = lo
     table["prevented_upper"] = hi
-    labels = pd.DataFrame(
-        [{k: g[k] for k in ("level", "outcome", "crime_type", "age_band")} for g in groups]
-    )
+    keys = ["level", "outcome", "crime_type", "age_band", "trial"]
+    labels = pd.DataFrame([{k: g.get(k, ALL) for k in keys} for g in groups])
     table = pd.concat([labels, table], axis=1)
-    table = table.merge(
-        _descriptives(counts), on=["level", "outcome", "crime_type", "age_band"], how="left"
-    )
+    table = table.merge(_descriptives(counts), on=keys, how="left")
     harm = table["level"] == "harm"
     # Harm-weighted "offences prevented" are harm units, not offences: leave them out.
     table.loc[harm, ["offences_prevented_per_100", "prevented_lower", "prevented_upper"]] = np.nan
@@ -171,20 +190,33 @@ def effects_table(
     table["note"] = np.where(
         no_events, "no events in follow-up in either arm: the estimate reflects the prior", ""
     )
+    if trial_note:
+        pooled_rows = table["level"].isin(["trial", "new_trial"]).to_numpy()
+        table.loc[pooled_rows, "note"] = [
+            f"{n}; {trial_note}" if n else trial_note for n in table.loc[pooled_rows, "note"]
+        ]
     return table[EFFECT_COLUMNS]
 
 
-def estimate_groups(rows: pd.DataFrame, harm_weights: Mapping[str, float] | None) -> list[dict]:
+def estimate_groups(
+    rows: pd.DataFrame, harm_weights: Mapping[str, float] | None, new_trial: bool = False
+) -> list[dict]:
     """Every estimate of the effects table, in table order, as labels and row weights.
 
-    Each entry has ``level``, ``outcome``, ``crime_type``, ``age_band`` and ``weights``
-    (one weight per row of ``rows``: 0/1, or the harm weight for ``harm`` entries). The
-    report uses it to diagnose each reported ratio per chain.
+    Each entry has ``level``, ``outcome``, ``crime_type``, ``age_band``, ``trial`` and
+    ``weights`` (one weight per row of ``rows``: 0/1, or the harm weight for ``harm``
+    entries). The report uses it to diagnose each reported ratio per chain. With a
+    ``trial`` column holding several trials, ``trial`` entries (per trial, overall and by
+    crime type) follow each outcome's pooled entries, and with ``new_trial`` the
+    ``new_trial`` entries (overall and by crime type; their weights select the pooled
+    rows, the caller supplies the new-trial potential outcomes).
     """
     out = []
     o, c, a = (rows[k].to_numpy() for k in ("outcome", "crime_type", "age_band"))
+    t = rows["trial"].astype(str).to_numpy() if "trial" in rows else np.full(len(rows), "")
+    trials = list(pd.unique(t))
 
-    def add(level, outcome, crime, age, mask, weights=None):
+    def add(level, outcome, crime, age, mask, weights=None, trial=ALL):
         w = mask.astype(float) if weights is None else np.where(mask, weights, 0.0)
         if mask.any():
             out.append(
@@ -193,6 +225,7 @@ def estimate_groups(rows: pd.DataFrame, harm_weights: Mapping[str, float] | None
                     "outcome": outcome,
                     "crime_type": crime,
                     "age_band": age,
+                    "trial": trial,
                     "weights": w,
                 }
             )
@@ -216,6 +249,15 @@ def estimate_groups(rows: pd.DataFrame, harm_weights: Mapping[str, float] | None
             if len(ages) > 1:
                 for aa in ages:
                     add("harm", oo, ALL, aa, (o == oo) & (a == aa), w)
+        if len(trials) > 1:
+            for tt in trials:
+                add("trial", oo, ALL, ALL, (o == oo) & (t == tt), trial=tt)
+                for cc in crimes:
+                    add("trial", oo, cc, ALL, (o == oo) & (t == tt) & (c == cc), trial=tt)
+        if new_trial:
+            add("new_trial", oo, ALL, ALL, o == oo)
+            for cc in crimes:
+                add("new_trial", oo, cc, ALL, (o == oo) & (c == cc))
     return out
 
 
@@ -229,7 +271,11 @@ def _descriptives(counts: pd.DataFrame) -> pd.DataFrame:
         ("overall", ["outcome"]),
         ("harm", ["outcome"]),
         ("harm", ["outcome", "age_band"]),
+        ("new_trial", ["outcome"]),
+        ("new_trial", ["outcome", "crime_type"]),
     ]
+    if "trial" in counts and counts["trial"].nunique() > 1:
+        specs += [("trial", ["trial", "outcome"]), ("trial", ["trial", "outcome", "crime_type"])]
     for level, keys in specs:
         g = counts.groupby([*keys, "arm"], observed=True).agg(
             n=("person", "nunique"), events=("post_count", "sum")
@@ -237,19 +283,20 @@ def _descriptives(counts: pd.DataFrame) -> pd.DataFrame:
         wide = g.unstack("arm").fillna(0)
         wide.columns = [f"{a}_{b}" for a, b in wide.columns]
         wide = wide.reset_index()
-        for k in ("crime_type", "age_band"):
+        for k in ("crime_type", "age_band", "trial"):
             if k not in keys:
                 wide[k] = ALL
         wide["level"] = level
         frames.append(wide)
     d = pd.concat(frames, ignore_index=True)
-    d = d.drop_duplicates(["level", "outcome", "crime_type", "age_band"])
+    d = d.drop_duplicates(["level", "outcome", "crime_type", "age_band", "trial"])
     return pd.DataFrame(
         {
             "level": d["level"],
             "outcome": d["outcome"].astype(str),
             "crime_type": d["crime_type"].astype(str),
             "age_band": d["age_band"].astype(str),
+            "trial": d["trial"].astype(str),
             "n_treatment": d.get("n_treatment", 0).astype(int),
             "n_control": d.get("n_control", 0).astype(int),
             "events_treatment": d.get("events_treatment", 0).astype(int),

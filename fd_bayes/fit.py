@@ -20,6 +20,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from fd_bayes import families
 from fd_bayes import inference_data as infd
 from fd_bayes.build import (
     Design,
@@ -27,9 +28,11 @@ from fd_bayes.build import (
     expected_counts,
     model_data,
     model_key,
-    observed_means,
+    new_trial_counts,
+    observed_parameters,
     pointwise_loglik,
     resolve_structure,
+    row_trials,
 )
 from fd_bayes.constants import (
     DEFAULT_CHAINS,
@@ -46,6 +49,9 @@ from fd_bayes.spec import ModelSpec, load_spec, spec_from_dict
 from fd_bayes.trial import Trial
 
 PRIOR_PREDICTIVE_DRAWS = 500
+#: The new-trial deviations of the effects table are drawn with the fit's seed plus this,
+#: so the table of a fit is reproducible.
+NEW_TRIAL_SEED_OFFSET = 7919
 
 
 def _version() -> str:
@@ -139,6 +145,8 @@ class Fit:
                 "crime_type": cells["crime_type"].to_numpy(),
                 "age_band": cells["age_band"].to_numpy(),
                 "post_count": d.post_count[rows],
+                # trial label per row ("" for a single trial); effects add trial rows
+                "trial": np.asarray(d.trials, dtype=object)[row_trials(d, rows)].astype(str),
             }
         )
 
@@ -173,7 +181,28 @@ class Fit:
                 raise FdBayesError(f"harm weights missing for crime type(s) {missing}")
         mu1, mu0, rows = self._potential_outcomes
         counts = self._row_labels(np.arange(len(self.design.cell_idx)))
-        return effects_table(mu1, mu0, rows, counts, prob=prob, harm_weights=harm_weights)
+        mu1_new, trial_note = None, ""
+        if self.design.multi_trial:
+            treated = np.flatnonzero(self.design.treated == 1)
+            seed = int(self.idata.posterior.attrs.get("seed", 0)) + NEW_TRIAL_SEED_OFFSET
+            mu1_new = new_trial_counts(self.idata.posterior, self.design, treated, mu1, seed)
+            prior = self.spec.priors.get("trial_sd")
+            if prior is not None and mu1_new is not None:
+                trial_note = f"between-trial SD prior: trial_sd ~ {prior.describe()}"
+            elif "trial_effect" in self.idata.posterior:
+                trial_note = "trial deviations as a fixed term: no new-site prediction"
+            else:
+                trial_note = "no between-trial variation of the effect in this model"
+        return effects_table(
+            mu1,
+            mu0,
+            rows,
+            counts,
+            prob=prob,
+            harm_weights=harm_weights,
+            mu_treat_new=mu1_new,
+            trial_note=trial_note,
+        )
 
     # -- checking -----------------------------------------------------------------------
     def log_likelihood(self) -> xr.Dataset:
@@ -249,6 +278,8 @@ def fit(
     progress: bool = True,
     cores: int | None = None,
     predictive: bool = True,
+    formula: str | None = None,
+    family: str | None = None,
 ) -> Fit:
     """Fit a model from the catalogue (or a spec file) to a trial.
 
@@ -266,7 +297,9 @@ def fit(
     seed : int, optional
         Random seed. The same seed gives an identical effects table. When omitted a
         seed is drawn and recorded in ``fit.info``, so the fit can be repeated.
-    sampler : {"auto", "nutpie", "pymc", "numpyro"}
+    sampler : {"auto", "nutpie", "pymc", "numpyro", "nutpie-jax"}
+        ``"nutpie-jax"``: nutpie with a JAX-compiled model (needs jax): compiles in
+        seconds, faster gradients on large pooled data; no compile cache.
     target_accept : float
         NUTS target acceptance rate; raise it (0.95, 0.99) if there are divergences.
     priors : dict, optional
@@ -280,6 +313,15 @@ def fit(
         Also draw from the prior, the prior and posterior predictive distributions and
         store the pointwise log-likelihood (model checking, LOO). Simulation studies
         that only need the effects set it to False.
+    formula : str, optional
+        Fit a Bambi formula model instead of a catalogue model, e.g. ``"post_count ~
+        arm * crime_type + (1|person_id) + offset(log_exposure_years)"``; returns a
+        :class:`fd_bayes.formula.FormulaFit` with the same effects table (see
+        :func:`fd_bayes.formula.fit_formula` and ``docs/formula.md``). Needs
+        ``pip install 'fd_bayes[bambi]'``; ``priors`` are then Bambi priors.
+    family : str, optional
+        The Bambi family of a formula model (default ``"negativebinomial"``; also
+        ``"poisson"``, zero-inflated and hurdle count families). Only with ``formula``.
 
     Notes
     -----
@@ -298,6 +340,31 @@ def fit(
     ModelNote
         When a term the spec asks for cannot be identified and was left out.
     """
+    if formula is not None:
+        from fd_bayes.formula import fit_formula
+
+        if model != DEFAULT_MODEL:
+            raise SettingsError("give either model= (a catalogue model) or formula=, not both")
+        return fit_formula(
+            trial,
+            formula,
+            family=family,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            target_accept=target_accept,
+            priors=priors,
+            progress=progress,
+            cores=cores,
+            predictive=predictive,
+        )
+    if family is not None:
+        raise SettingsError(
+            "family= is for formula models (with formula=); a catalogue model's family is "
+            "set in its spec"
+        )
     if not isinstance(trial, Trial):
         raise SettingsError(f"fit() needs a Trial, got {type(trial).__name__}")
     for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
@@ -404,13 +471,15 @@ def log_likelihood_dataset(posterior: xr.Dataset, design: Design, family: str) -
 
 
 def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:
-    """Replicated follow-up counts for every row, one set per posterior draw."""
-    mu, phi = observed_means(posterior, design)
-    rng = np.random.default_rng(seed)
-    if family == "negbin":
-        y = rng.negative_binomial(phi, phi / (phi + mu))
-    else:
-        y = rng.poisson(mu)
+    """Replicated follow-up counts for every row, one set per posterior draw.
+
+    Drawn from the family's distribution (:func:`fd_bayes.families.draw`) with each
+    row's parameters under its own arm and exposure.
+    """
+    params = observed_parameters(posterior, design)
+    if not families.get(family).negbin:
+        params = families.RowParams(params.mu)
+    y = families.draw(family, np.random.default_rng(seed), params)
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     return _draws_dataset(y.reshape(n_chain, n_draw, -1).astype("int32"), posterior)
 

@@ -26,7 +26,8 @@ def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
     Deterministic variables that are constant across draws (e.g. a fixed zero) are
     skipped, as their R-hat is undefined; so are sampler-internal unconstrained copies
     (``*__``) and the sign-symmetric ``*_signed`` variables of folded parameters, whose
-    absolute values are the parameters and are diagnosed.
+    absolute values are the parameters and are diagnosed. Constant elements of a
+    varying variable (the unit diagonal of ``person_corr``) give NaN, which is ignored.
     """
     post = idata.posterior
     keep = [
@@ -35,9 +36,10 @@ def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
         if float(post[v].std()) > 0 and not str(v).endswith(("_signed", "__"))
     ]
     post = post[keep]
-    rhat = az.rhat(post)
-    ess_bulk = az.ess(post, method="bulk")
-    ess_tail = az.ess(post, method="tail")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhat = az.rhat(post)
+        ess_bulk = az.ess(post, method="bulk")
+        ess_tail = az.ess(post, method="tail")
     div = idata.sample_stats["diverging"] if "diverging" in idata.sample_stats else None
     return {
         "max_rhat": _extreme(rhat, np.nanmax),

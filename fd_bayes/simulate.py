@@ -73,6 +73,8 @@ class SimulationTruth:
     person_sd: float
     dispersion: float
     baseline_slope: float
+    #: Share of structural zeros (rows set to 0 whatever their mean), in both arms.
+    zero_inflation: float = 0.0
 
 
 def _lookup(effects: Mapping, outcome: str, crime: str, age: str) -> float:
@@ -95,6 +97,7 @@ def simulate_trial(
     baseline_slope: float = 0.3,
     age_rate_multiplier: Mapping[str, float] | None = None,
     custody_share: float = 0.15,
+    zero_inflation: float = 0.0,
     seed: int | None = None,
     name: str = "simulated",
 ) -> tuple[Trial, SimulationTruth]:
@@ -126,6 +129,10 @@ def simulate_trial(
         Rate multiplier by age band.
     custody_share : float
         Share of people with reduced exposure (time in custody, 30-250 days).
+    zero_inflation : float
+        Share of structural zeros: each row's follow-up count is set to 0 with this
+        probability, in both arms (data for the ``zinb`` family). The true rate ratios of
+        expected counts are then unchanged. 0 (the default) draws nothing extra.
     seed : int, optional
         Random seed; the same seed gives the same trial.
 
@@ -184,6 +191,8 @@ def simulate_trial(
             )
             mu = np.exp(log_mu)
             post = rng.negative_binomial(dispersion, dispersion / (dispersion + mu))
+            if zero_inflation:
+                post = np.where(rng.random(n) < zero_inflation, 0, post)
             rows.append(
                 pd.DataFrame(
                     {
@@ -218,6 +227,7 @@ def simulate_trial(
         person_sd=person_sd,
         dispersion=dispersion,
         baseline_slope=baseline_slope,
+        zero_inflation=zero_inflation,
     )
     return trial, truth
 

@@ -20,11 +20,14 @@ from pathlib import Path
 
 from fd_bayes.errors import SpecError
 
-FAMILIES = ("negbin", "poisson")
+FAMILIES = ("negbin", "poisson", "zinb", "hurdle_negbin")
+#: Families with a negative-binomial count part (a dispersion prior per crime type x outcome).
+NB_FAMILIES = ("negbin", "zinb", "hurdle_negbin")
 POOLING = ("pooled", "fixed", "none")
-TREATMENT_TERMS = ("crime", "outcome", "age", "cell")
+TREATMENT_TERMS = ("crime", "outcome", "age", "cell", "trial")
 TOP_KEYS = {"name", "description", "family", "terms", "treatment", "priors"}
-TERM_KEYS = {"person_effect": bool, "baseline": bool}
+#: [terms] key -> the values it may take besides true and false.
+TERM_KEYS: dict[str, tuple[str, ...]] = {"person_effect": ("correlated",), "baseline": ()}
 
 #: Distribution name -> (parameter names, support) accepted in priors.
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -35,9 +38,10 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "Exponential": (("lam",), "positive"),
     "Gamma": (("alpha", "beta"), "positive"),
     "ZeroSumNormal": (("sigma",), "zerosum"),
+    "LKJCorr": (("eta",), "correlation"),
 }
 #: Parameters of a distribution that must be > 0.
-POSITIVE_PARAMS = {"sigma", "nu", "lam", "alpha", "beta"}
+POSITIVE_PARAMS = {"sigma", "nu", "lam", "alpha", "beta", "eta"}
 
 
 def _prior_slots(family: str, terms: Mapping, treatment: Mapping) -> dict[str, str]:
@@ -47,8 +51,16 @@ def _prior_slots(family: str, terms: Mapping, treatment: Mapping) -> dict[str, s
         slots["baseline_slope"] = "real"
     if terms.get("person_effect", True):
         slots["person_sd"] = "positive"
-    if family == "negbin":
+    if terms.get("person_effect", True) == "correlated":
+        slots["person_corr"] = "correlation"
+    if family in NB_FAMILIES:
         slots["inv_sqrt_dispersion"] = "positive"
+    if family == "zinb":  # logit P(structural zero) = zi_intercept[c,o] + zi_treated * treated
+        slots["zi_intercept"] = "real"
+        slots["zi_treated"] = "real"
+    elif family == "hurdle_negbin":  # shift of the logit P(zero) from the NB's own
+        slots["hurdle_intercept"] = "real"
+        slots["hurdle_treated"] = "real"
     for term in TREATMENT_TERMS:
         pooling = treatment.get(term, "none")
         if pooling == "pooled":
@@ -81,13 +93,17 @@ class ModelSpec:
     description : str
         One line on what the model is.
     family : str
-        Likelihood family: ``negbin`` or ``poisson``.
+        Likelihood family: ``negbin``, ``poisson``, ``zinb`` (zero-inflated negative
+        binomial) or ``hurdle_negbin`` (hurdle negative binomial); see
+        :mod:`fd_bayes.families`.
     terms : dict
-        ``person_effect`` and ``baseline`` (bool).
+        ``person_effect`` (true, false or ``"correlated"``: one effect per person and
+        outcome, correlated across outcomes) and ``baseline`` (bool).
     treatment : dict
         Pooling of the treatment effect per term (``crime``, ``outcome``, ``age``,
-        ``cell``): ``pooled`` (variance component), ``fixed`` (regularised zero-sum
-        term) or ``none``.
+        ``cell``, ``trial``): ``pooled`` (variance component), ``fixed`` (regularised
+        zero-sum term) or ``none``. ``trial`` is the between-trial deviation of the log
+        rate ratio in pooled multi-trial models (``negbin_pooled``).
     priors : dict[str, Prior]
     source : str
         The TOML text the spec was read from (saved with every fit).
@@ -111,7 +127,8 @@ class ModelSpec:
             "name": self.name,
             "family": self.family,
             "terms": self.terms,
-            "treatment": self.treatment,
+            # a term added later hashes only when used, so older specs keep their hash
+            "treatment": {k: v for k, v in self.treatment.items() if k != "trial" or v != "none"},
             "priors": {k: [p.dist, p.params] for k, p in sorted(self.priors.items())},
         }
         return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
@@ -213,8 +230,9 @@ def _from_dict(raw: dict, source: str, where: str) -> ModelSpec:
             raise SpecError(
                 f"{where}: unknown term '{key}' in [terms]; allowed: {sorted(TERM_KEYS)}"
             )
-        if not isinstance(value, bool):
-            raise SpecError(f"{where}: [terms] {key} must be true or false, got {value!r}")
+        if not isinstance(value, bool) and value not in TERM_KEYS[key]:
+            allowed = " or ".join(["true", "false", *(f'"{v}"' for v in TERM_KEYS[key])])
+            raise SpecError(f"{where}: [terms] {key} must be {allowed}, got {value!r}")
         terms[key] = value
     treatment = {k: "none" for k in TREATMENT_TERMS}
     for key, value in raw.get("treatment", {}).items():

@@ -378,6 +378,86 @@ class Trial:
         )
         return cls.from_counts(counts, name=name, harm_weights=harm_weights)
 
+    @classmethod
+    def concat(
+        cls,
+        trials: list[Trial],
+        names: list[str] | None = None,
+        *,
+        name: str = "pooled trials",
+    ) -> Trial:
+        """Stack several trials into one multi-trial Trial (for pooled models).
+
+        Parameters
+        ----------
+        trials : list of Trial
+            Single-trial Trials (a Trial that already holds several trials is an error:
+            concatenate the originals).
+        names : list of str, optional
+            One label per trial, stored in the ``trial`` column. Defaults to each
+            Trial's ``name``; labels must be distinct.
+        name : str
+            A label for reports.
+
+        Notes
+        -----
+        Person ids may repeat across trials (a person is keyed by trial and id). Trials
+        may differ in crime types, outcomes and age bands: cells a trial does not have
+        are absent, never filled with zeros. Harm weights are merged when they agree on
+        every shared crime type; a conflict is a :class:`~fd_bayes.DataError`. If only
+        some trials carry harm weights, the merged weights must still cover every crime
+        type, otherwise they are dropped (harm then needs ``harm_weights=`` at report
+        time).
+
+        Examples
+        --------
+        >>> import fd_bayes as fdb
+        >>> a, b = fdb.example_trial(), fdb.example_trial()
+        >>> fdb.Trial.concat([a, b], names=["site A", "site B"]).trials
+        ['site A', 'site B']
+        """
+        trials = list(trials)
+        if len(trials) < 1 or not all(isinstance(t, Trial) for t in trials):
+            raise DataError("Trial.concat needs a list of Trial objects")
+        if names is None:
+            names = [t.name for t in trials]
+        names = [str(n).strip() for n in names]
+        if len(names) != len(trials):
+            raise DataError(
+                f"Trial.concat: {len(trials)} trials but {len(names)} names\nFix: give one "
+                "name per trial"
+            )
+        if len(set(names)) != len(names) or any(n == "" for n in names):
+            raise DataError(
+                f"Trial.concat: trial names must be distinct and non-empty, got {names}\nFix: "
+                "pass names=[...] with one distinct label per trial"
+            )
+        frames = []
+        for label, t in zip(names, trials, strict=True):
+            if len(t.trials) > 1:
+                raise DataError(
+                    f"Trial.concat: '{label}' already holds {len(t.trials)} trials "
+                    f"({t.trials})\nFix: concatenate the single trials"
+                )
+            d = t.data.astype({c: str for c in ("trial", "arm", "age_band", "crime_type")})
+            d = d.astype({"outcome": str})
+            frames.append(d.assign(trial=label))
+        weights: dict[str, float] = {}
+        carried = [t.harm_weights for t in trials if t.harm_weights]
+        for w in carried:
+            for crime, value in w.items():
+                if crime in weights and not np.isclose(weights[crime], float(value)):
+                    raise DataError(
+                        f"Trial.concat: the trials' harm weights conflict for crime type "
+                        f"'{crime}' ({weights[crime]:g} vs {float(value):g})\nFix: use one harm "
+                        "index for all trials (set trial.harm_weights before concatenating)"
+                    )
+                weights[crime] = float(value)
+        df = pd.concat(frames, ignore_index=True)
+        types = set(df["crime_type"])
+        merged = weights if carried and types <= set(weights) else None
+        return cls.from_counts(df, name=name, harm_weights=merged)
+
     # -- views --------------------------------------------------------------------------
     @property
     def crime_types(self) -> list[str]:

@@ -43,6 +43,12 @@ def test_second_fit_of_same_design_does_not_compile():
     assert sampling.compile_count() == before + 1  # no second compilation
     assert cached.info["compile_seconds"] < 1.0
 
+    # a data set with a larger count (a wider NB normaliser matrix) reuses it too
+    data = other.data.copy()
+    data.loc[data.index[0], "post_count"] = 3 * int(data["post_count"].max()) + 20
+    fdb.fit(fdb.Trial(data, name="wide"), **SETTINGS)
+    assert sampling.compile_count() == before + 1
+
     # the reused model gives exactly what a fresh compile gives
     sampling.clear_cache()
     fresh = fdb.fit(other, **SETTINGS)

@@ -30,6 +30,7 @@ def test_default_spec_content():
         "outcome": "fixed",
         "age": "fixed",
         "cell": "pooled",
+        "trial": "none",
     }
     assert spec.priors["inv_sqrt_dispersion"].dist == "HalfNormal"
     assert spec.priors["effect_overall"].params == {"mu": 0.0, "sigma": 0.5}

@@ -365,11 +365,7 @@ def fit(
             "family= is for formula models (with formula=); a catalogue model's family is "
             "set in its spec"
         )
-    if not isinstance(trial, Trial):
-        raise SettingsError(f"fit() needs a Trial, got {type(trial).__name__}")
-    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if not isinstance(value, int | np.integer) or value < low:
-            raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_fit_settings(trial, draws, tune, chains)
     spec = load_spec(model).with_priors(priors)
     design = Design.from_trial(trial)
     structure = resolve_structure(spec, design)
@@ -449,6 +445,15 @@ def fit(
             stacklevel=2,
         )
     return out
+
+
+def check_fit_settings(trial, draws, tune, chains) -> None:
+    """The checks every fit makes before any work (catalogue and formula models)."""
+    if not isinstance(trial, Trial):
+        raise SettingsError(f"fit() needs a Trial, got {type(trial).__name__}")
+    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if not isinstance(value, int | np.integer) or value < low:
+            raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def sample_prior(pm_model: pm.Model, draws: int, seed: int) -> xr.Dataset:

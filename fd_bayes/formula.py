@@ -48,7 +48,7 @@ from fd_bayes.constants import (
 )
 from fd_bayes.effects import effects_table
 from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
-from fd_bayes.fit import Fit, _version
+from fd_bayes.fit import Fit, _version, check_fit_settings
 from fd_bayes.sampling import resolve_sampler
 from fd_bayes.trial import Trial
 
@@ -511,11 +511,7 @@ def fit_formula(
         When the formula has no ``offset(log_exposure_years)``.
     """
     stacklevel = _user_stacklevel()
-    if not isinstance(trial, Trial):
-        raise SettingsError(f"fit() needs a Trial, got {type(trial).__name__}")
-    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if not isinstance(value, int | np.integer) or value < low:
-            raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_fit_settings(trial, draws, tune, chains)
     family = DEFAULT_FAMILY if family is None else family
     if family not in FAMILIES:
         raise SettingsError(_family_message(family))

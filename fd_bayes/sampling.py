@@ -118,37 +118,22 @@ def run_nuts(
     the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
     """
     name = resolve_sampler(sampler)
-    if name == "nutpie-jax":
-        # nutpie's NUTS with a JAX-compiled log density: compiles in seconds instead of
-        # numba's half minute, and XLA's fused loops halve the gradient cost on large
-        # pooled data (benchmarks/bench_pooled.py). The data are frozen into the graph
-        # (JAX needs static shapes), so there is no compile cache to reuse.
-        import nutpie
-        from pymc.model.transform.optimization import freeze_dims_and_data
-
-        t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(
-            freeze_dims_and_data(model), backend="jax", gradient_backend="jax"
-        )
-        t1 = time.perf_counter()
-        idata = nutpie.sample(
-            compiled,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            seed=seed,
-            target_accept=target_accept,
-            save_warmup=False,
-            progress_bar=progress,
-        )
-        t2 = time.perf_counter()
-        return SamplingResult(idata, name, t1 - t0, t2 - t1)
-    if name == "nutpie":
+    if name in ("nutpie", "nutpie-jax"):
         import nutpie
 
         t0 = time.perf_counter()
-        compiled = _nutpie_compiled(model, cache_key, data)
+        if name == "nutpie":
+            compiled = _nutpie_compiled(model, cache_key, data)
+        else:
+            # nutpie's NUTS with a JAX-compiled log density: compiles in seconds instead
+            # of numba's half minute, and XLA's fused loops halve the gradient cost on
+            # large pooled data (benchmarks/bench_pooled.py). The data are frozen into
+            # the graph (JAX needs static shapes), so there is no compile cache to reuse.
+            from pymc.model.transform.optimization import freeze_dims_and_data
+
+            compiled = nutpie.compile_pymc_model(
+                freeze_dims_and_data(model), backend="jax", gradient_backend="jax"
+            )
         t1 = time.perf_counter()
         idata = nutpie.sample(
             compiled,

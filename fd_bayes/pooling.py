@@ -4,8 +4,9 @@ Used by ``fd-bayes pool``. :func:`read_aggregate` reads a table of published tri
 results (``trial`` + ``yi``/``vi``, ``yi``/``sei``, or arm-level counts and exposure);
 :func:`pool_aggregate` runs :func:`fd_bayes.meta.frequentist` and
 :func:`fd_bayes.meta.bayes` on it and writes tables, forest plots and a short Markdown
-report. :func:`trial_rows_markdown` renders the ``trial`` and ``new_trial`` rows of a
-pooled individual-data fit.
+report. :func:`trial_rows_markdown` (from :mod:`fd_bayes.report.trials`, where
+``report.html`` and ``summary.md`` get the same table) renders the ``trial`` and
+``new_trial`` rows of a pooled individual-data fit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from fd_bayes import meta
 from fd_bayes.constants import HDI_PROB
 from fd_bayes.errors import DataError
+from fd_bayes.report.trials import trial_rows_markdown
 
 #: Arm-level count columns accepted instead of ``yi``/``vi``.
 COUNT_COLUMNS = ("events_t", "exposure_t", "events_c", "exposure_c")
@@ -193,32 +195,6 @@ def aggregate_markdown(freq, bayes, prob: float, method: str, test: str) -> str:
         )
     lines += ["", "Figures: forest.png (frequentist), forest_bayes.png (Bayesian).", ""]
     return "\n".join(lines)
-
-
-def trial_rows_markdown(effects: pd.DataFrame, prob: float = HDI_PROB) -> str:
-    """The ``trial`` and ``new_trial`` rows of a pooled fit's effects table as Markdown."""
-    rows = effects[effects["level"].isin(["trial", "new_trial"])]
-    pct = round(100 * prob)
-    lines = [
-        "# Pooled trials (individual data)",
-        "",
-        "Each trial's effect is its shrunken (partially pooled) rate ratio, g-computed over "
-        "that trial's treated people; the new-site row is the predictive effect for a site "
-        "not in the data, with P(a new site sees a reduction).",
-        "",
-        f"| outcome | trial | crime type | RR median | {pct}% HDI | P(reduction) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for _, r in rows.iterrows():
-        trial = "new site" if r["level"] == "new_trial" else r["trial"]
-        lines.append(
-            f"| {r['outcome']} | {trial} | {r['crime_type']} | {r['rr_median']:.2f} | "
-            f"{r['rr_lower']:.2f} to {r['rr_upper']:.2f} | {r['p_reduction']:.2f} |"
-        )
-    notes = sorted({n for n in rows["note"] if n})
-    if notes:
-        lines += ["", *(f"Note: {n}." for n in notes)]
-    return "\n".join(lines) + "\n"
 
 
 __all__ = ["pool_aggregate", "read_aggregate", "trial_rows_markdown"]

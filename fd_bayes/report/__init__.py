@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fd_bayes.constants import HDI_PROB
-from fd_bayes.disclosure import suppress_small_cells
 from fd_bayes.plots import forest_plot
+from fd_bayes.report.exports import disclosed
 from fd_bayes.report.summary import summary_markdown
 
 OUTPUT_FILES = ("effects.csv", "summary.md", "forest.png")
@@ -31,7 +31,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects(prob=prob, harm_weights=harm_weights)
     paths = {name: out / name for name in OUTPUT_FILES}
-    suppress_small_cells(effects).to_csv(paths["effects.csv"], index=False)
+    disclosed(effects).to_csv(paths["effects.csv"], index=False)
     paths["summary.md"].write_text(
         summary_markdown(fit, effects, prob, sensitivity=sensitivity), encoding="utf-8"
     )

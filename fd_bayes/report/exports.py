@@ -24,6 +24,8 @@ SCHEMA_VERSION = "1.0"
 COMPLEMENT_NOTE = "counts suppressed: would reveal a suppressed cell by subtraction"
 #: Levels whose counts partition the people of an outcome by age band.
 _BANDED = ("cell", "age_band", "harm")
+#: Levels whose counts partition the people of an outcome by trial (pooled fits).
+_BY_TRIAL = ("trial",)
 
 
 def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.DataFrame:
@@ -35,7 +37,11 @@ def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.
     and banded ``harm`` rows) add up to the pooled rows of the same outcome, so when any
     banded row of an outcome is suppressed, the counts of every banded row of that
     outcome are suppressed too; the pooled totals stay, and reveal only a sum over
-    several bands.
+    several bands. The ``trial`` rows of a pooled fit partition the pooled rows by trial
+    in the same way (per outcome, and per outcome and crime type): when any ``trial`` row
+    of an outcome is suppressed, so are the counts of every ``trial`` row of that
+    outcome. (``new_trial`` rows carry the pooled cohort's counts, like ``overall`` and
+    ``crime_type`` rows.)
 
     Parameters
     ----------
@@ -52,13 +58,23 @@ def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.
     out = suppress_small_cells(table, threshold)
     if not {"outcome", "age_band", "n_treatment"} <= set(out.columns):
         return out
-    present = [c for c in COUNT_COLUMNS if c in out.columns]
     banded = out["age_band"] != "all"
-    if "level" in out.columns:  # an effects table; other tables (frequentist) have no level
-        banded = banded & out["level"].isin(_BANDED)
-    hit = banded & out["n_treatment"].isna()
+    if "level" not in out.columns:  # the frequentist table has no level
+        return _suppress_complements(out, banded)
+    out = _suppress_complements(out, banded & out["level"].isin(_BANDED))
+    return _suppress_complements(out, out["level"].isin(_BY_TRIAL))
+
+
+def _suppress_complements(out: pd.DataFrame, part: pd.Series) -> pd.DataFrame:
+    """Suppress the counts of every row of ``part`` in an outcome where one is suppressed.
+
+    ``part`` marks rows whose counts add up to an outcome's pooled rows (the age bands,
+    or the trials); ``out`` is changed in place and returned.
+    """
+    present = [c for c in COUNT_COLUMNS if c in out.columns]
+    hit = part & out["n_treatment"].isna()
     outcomes = set(out.loc[hit, "outcome"])
-    extra = banded & out["outcome"].isin(outcomes) & ~out["n_treatment"].isna()
+    extra = part & out["outcome"].isin(outcomes) & ~out["n_treatment"].isna()
     if extra.any():
         out[present] = out[present].astype("Float64")
         out.loc[extra, present] = pd.NA

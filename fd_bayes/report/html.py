@@ -23,6 +23,7 @@ from fd_bayes.constants import (
 )
 from fd_bayes.report.exports import disclosed
 from fd_bayes.report.sentences import finding_sentence, percent, verbal_scale_rows
+from fd_bayes.report.trials import trial_table
 
 #: Significance key for frequentist p-values: (upper bound, stars).
 SIGNIFICANCE = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
@@ -52,7 +53,9 @@ def _pct_change(rr: float) -> str:
     return f"{value:+.0f}%".replace("-", "−")
 
 
-def _label(level: str, crime: str, band: str) -> str:
+def _label(level: str, crime: str, band: str, trial: str = "all") -> str:
+    if level == "trial":
+        return f"{trial}: {'all crime types' if crime == 'all' else crime}"
     if level == "overall":
         return "All crime types"
     if level == "harm":
@@ -85,20 +88,31 @@ def _headline_rows(effects: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts)
 
 
+def _finding_item(row: pd.Series, prob: float) -> dict:
+    note = row.get("note")
+    return {
+        "text": finding_sentence(row, prob),
+        "note": "" if note is None or pd.isna(note) else str(note),
+    }
+
+
 def key_findings(effects: pd.DataFrame, prob: float = HDI_PROB) -> list[dict]:
-    """Per outcome, the plain-language finding sentences (with any notes)."""
+    """Per outcome, the plain-language finding sentences (with any notes).
+
+    A pooled multi-trial fit adds, after the overall finding, what a new site should
+    expect (its ``new_trial`` row over all crime types); per-trial rows are left to the
+    pooled-trials table.
+    """
     out = []
     rows = _headline_rows(effects)
+    new_site = effects[(effects["level"] == "new_trial") & (effects["crime_type"] == "all")]
     for outcome in pd.unique(rows["outcome"]):
         items = []
         for _, row in rows[rows["outcome"] == outcome].iterrows():
-            note = row.get("note")
-            items.append(
-                {
-                    "text": finding_sentence(row, prob),
-                    "note": "" if note is None or pd.isna(note) else str(note),
-                }
-            )
+            items.append(_finding_item(row, prob))
+            if row["level"] == "overall":
+                site = new_site[new_site["outcome"] == outcome]
+                items += [_finding_item(r, prob) for _, r in site.iterrows()]
         out.append({"outcome": str(outcome).capitalize(), "items": items})
     return out
 
@@ -347,6 +361,8 @@ def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
     The ratios are g-computed per draw (:func:`fd_bayes.effects.g_computation`) from the
     fit's potential outcomes, whose draws are chain-major, and diagnosed per chain.
     ``effects`` only decides whether harm rows are included (as in the table shown).
+    A pooled fit's ``trial`` rows are labelled with their trial; its ``new_trial`` rows
+    are not diagnosed (their draws add a fresh site effect that the fit does not keep).
     """
     from fd_bayes.effects import estimate_groups, g_computation
     from fd_bayes.inference_data import array_diagnostics
@@ -363,12 +379,12 @@ def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
         out.append(
             {
                 "outcome": str(g["outcome"]),
-                "label": _label(g["level"], g["crime_type"], g["age_band"]),
+                "label": _label(g["level"], g["crime_type"], g["age_band"], g["trial"]),
                 "rhat": f"{rhat:.3f}",
                 "ess_bulk": f"{ess_bulk:.0f}",
                 "ess_tail": f"{ess_tail:.0f}",
                 "ok": bool(rhat <= RHAT_MAX and min(ess_bulk, ess_tail) >= ESS_MIN),
-                "summary": g["level"] != "crime_type" and g["level"] != "cell",
+                "summary": g["level"] not in ("crime_type", "cell", "trial"),
             }
         )
     return out
@@ -522,6 +538,7 @@ def render_html(
         problems=fit.diagnostic_problems(),
         findings=key_findings(effects, prob),
         table=findings_table(effects, frequentist),
+        pooled=trial_table(effects, prob),
         significance=[(mark, f"p < {bound:g}") for bound, mark in SIGNIFICANCE][::-1],
         verbal_scale=verbal_scale_rows(),
         figures=figures,

@@ -126,8 +126,27 @@ def _with_words(p: float, verbal: bool) -> str:
     return f"{percent(p)} ({verbal_probability(p)})" if verbal else percent(p)
 
 
+def _new_site_sentence(row: pd.Series, prob: float, verbal: bool) -> str:
+    """A ``new_trial`` row: the predictive effect in a site not among the pooled trials."""
+    _, noun, activity = _what(row)
+    change = _change(row["rr_median"])
+    if change.startswith("about the same"):
+        estimate = f"have {change} {noun} as without it"
+    else:
+        estimate = f"have an estimated {change} {noun} than without it"
+    return (
+        "At a new site (one not among the pooled trials), young people offered the "
+        f"intervention would be expected to {estimate} ({100 * prob:.0f}% credible interval: "
+        f"{_interval(row['rr_lower'], row['rr_upper'])}). The probability that a new site "
+        f"sees a reduction in {activity} is {_with_words(row['p_reduction'], verbal)}."
+    )
+
+
 def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False) -> str:
     """One effects-table row as two sentences a commissioner can read.
+
+    A ``new_trial`` row of a pooled fit (the predictive effect in a new site) reads as
+    what a new site should expect, with P(a new site sees a reduction).
 
     Parameters
     ----------
@@ -149,7 +168,17 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False
     offences than the control group (95% credible interval: 21% to 79% fewer). The
     probability that the intervention reduced knife offending is more than 99%; the
     probability that it reduced it by at least half is 62%.
+    >>> site = row.copy()
+    >>> site[["level", "crime_type", "rr_median", "rr_lower", "rr_upper", "p_reduction"]] = [
+    ...     "new_trial", "all", 0.7, 0.3, 1.6, 0.83]
+    >>> print(effect_sentence(site, verbal=True))  # doctest: +NORMALIZE_WHITESPACE
+    At a new site (one not among the pooled trials), young people offered the intervention
+    would be expected to have an estimated 30% fewer offences than without it (95% credible
+    interval: from 70% fewer to 60% more). The probability that a new site sees a reduction
+    in offending is 83% (likely).
     """
+    if row["level"] == "new_trial":
+        return _new_site_sentence(row, prob, verbal)
     verb, noun, activity = _what(row)
     who = "Young people" if row["age_band"] == "all" else f"Young people aged {row['age_band']}"
     change = _change(row["rr_median"])

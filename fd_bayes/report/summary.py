@@ -6,6 +6,7 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, ESS_MIN, HDI_PROB, RHAT_MAX
 from fd_bayes.report.sentences import effect_sentence, percent
+from fd_bayes.report.trials import trial_rows_markdown
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -15,11 +16,14 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _findings(effects: pd.DataFrame, prob: float) -> list[str]:
+    """Per outcome, the finding sentences: overall, a new site's (pooled fits), harm,
+    crime types, age bands."""
     out = []
     for outcome in pd.unique(effects["outcome"]):
         e = effects[effects["outcome"] == outcome]
         picks = [
             e[e["level"] == "overall"],
+            e[(e["level"] == "new_trial") & (e["crime_type"] == "all")],
             e[(e["level"] == "harm") & (e["age_band"] == "all")],
             e[e["level"] == "crime_type"],
             e[e["level"] == "age_band"],
@@ -56,6 +60,13 @@ def _effects_rows(effects: pd.DataFrame) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _pooled_section(effects: pd.DataFrame, prob: float) -> list[str]:
+    """The section on pooled trials (each trial's and a new site's effect); empty for a
+    single-trial fit."""
+    text = trial_rows_markdown(effects, prob, heading="## Pooled trials")
+    return [text] if text else []
 
 
 def _sensitivity_section(fit, sensitivity) -> list[str]:
@@ -141,7 +152,9 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensiti
 
     With ``sensitivity`` (a :class:`~fd_bayes.sensitivity.Sensitivity` of the same
     trial) a section on the sensitivity of the findings to the priors follows the
-    diagnostics.
+    diagnostics. A pooled multi-trial fit adds a section on the pooled trials (each
+    trial's effect and a new site's, :func:`fd_bayes.report.trials.trial_rows_markdown`)
+    after the effects by crime type, and a new site's finding to the key findings.
     """
     info = fit.info
     diag = fit.diagnostics()
@@ -186,6 +199,7 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensiti
         "The full table, including each age band and cell, is in `effects.csv`; counts from "
         f"cells with fewer than {DISCLOSURE_THRESHOLD} people in an arm are suppressed there.",
         "",
+        *_pooled_section(effects, prob),
         "## Diagnostics",
         "",
         _md_table(

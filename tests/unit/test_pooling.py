@@ -320,5 +320,33 @@ def test_trial_rows_markdown_lists_trials_and_the_new_site():
 
     fit, _, _ = _handmade_pooled()
     text = trial_rows_markdown(fit.effects())
+    assert text.startswith("# Pooled trials (individual data)\n")
     assert "| offending | site 2 | knife |" in text
-    assert "new site" in text and "HalfNormal(sigma=0.5)" in text
+    assert "| offending | new site | all crime types |" in text
+    assert "Note: between-trial SD prior: trial_sd ~ HalfNormal(sigma=0.5)." in text
+
+
+def test_report_of_a_pooled_fit_shows_trial_rows(tmp_path):
+    """The full report of a (hand-made) pooled fit: the pooled-trials table in report.html
+    and summary.md, per-trial diagnostics labelled by trial, trial rows in effects.csv."""
+    from fd_bayes.report.full import report
+    from fd_bayes.report.html import quantity_diagnostics
+
+    fit, _, _ = _handmade_pooled()
+    effects = fit.effects()
+    paths = report(fit, tmp_path, formats=("html", "md", "csv", "json"))
+    html = paths["report.html"].read_text(encoding="utf-8")
+    summary = paths["summary.md"].read_text(encoding="utf-8")
+    assert '<section id="pooled-trials">' in html and "## Pooled trials" in summary
+    new = effects[(effects["level"] == "new_trial") & (effects["crime_type"] == "all")].iloc[0]
+    row = f"| offending | new site | all crime types | {new['rr_median']:.2f} |"
+    assert row in summary and "a new site sees a reduction in offending" in summary
+    cells = f'<td>new site</td><td>all crime types</td><td class="num">{new["rr_median"]:.2f}'
+    assert cells in html
+    labels = [q["label"] for q in quantity_diagnostics(fit, effects)]
+    assert "site 2: all crime types" in labels and "site 2: knife" in labels
+    assert labels.count("All crime types") == 1  # the pooled row only
+    csv = pd.read_csv(paths["effects.csv"])
+    assert list(csv.columns) == EFFECT_COLUMNS
+    assert set(csv.loc[csv["level"] == "trial", "trial"]) == {"site 1", "site 2", "site 3"}
+    assert (csv.loc[csv["level"] == "trial", "n_treatment"] == 8).all()

@@ -212,3 +212,56 @@ def test_frequentist_table_gets_complementary_suppression():
     assert out.loc[1, ["n_treatment", "n_control"]].isna().all()  # complementary
     assert out.loc[2, "n_treatment"] == 28  # the pooled total alone reveals no band
     assert out["estimate"].notna().all()
+
+
+def test_trial_rows_get_complementary_suppression():
+    """Per-trial counts add up to the pooled rows: one small trial suppresses the counts of
+    every trial row of its outcome; other outcomes, pooled and new-site rows keep theirs."""
+    effects = pd.DataFrame(
+        {
+            "level": ["overall", "trial", "trial", "trial", "new_trial", "trial", "trial"],
+            "outcome": ["offending"] * 5 + ["victimisation"] * 2,
+            "crime_type": ["all", "all", "knife", "all", "all", "all", "all"],
+            "age_band": ["all"] * 7,
+            "trial": ["all", "A", "A", "B", "all", "A", "B"],
+            "rr_median": [0.6, 0.5, 0.4, 0.7, 0.62, 0.9, 1.1],
+            "n_treatment": [23, 3, 3, 20, 23, 6, 20],
+            "n_control": [60, 30, 30, 30, 60, 30, 30],
+            "events_treatment": [10, 1, 1, 9, 10, 2, 9],
+            "events_control": [40, 12, 8, 28, 40, 12, 28],
+            "note": ["", "tau", "tau", "tau", "tau", "tau", "tau"],
+        }
+    )
+    out = disclosed(effects, threshold=5)
+    counts = ["n_treatment", "n_control", "events_treatment", "events_control"]
+    assert out.loc[1:3, counts].isna().all().all()
+    assert "fewer than 5" in out.loc[1, "note"] and out.loc[1, "note"].startswith("tau; ")
+    assert out.loc[3, "note"] == f"tau; {COMPLEMENT_NOTE}"
+    assert out.loc[0, "n_treatment"] == 23 and out.loc[4, "n_treatment"] == 23
+    assert (out.loc[5:6, "n_treatment"] == [6, 20]).all()  # no small trial here
+    assert out["rr_median"].tolist() == effects["rr_median"].tolist()
+
+
+def test_trial_rows_pass_through_json_and_xlsx(tmp_path):
+    from fd_bayes.report.exports import results_dict, write_xlsx
+
+    fit, _ = handmade_fit()
+    effects = fit.effects()
+    base = effects[effects["level"] == "overall"].iloc[0].to_dict()
+    extra = pd.DataFrame(
+        [
+            {**base, "level": "trial", "trial": "Force A", "rr_median": 0.5, "n_treatment": 3},
+            {**base, "level": "new_trial", "trial": "all", "rr_median": 0.66},
+        ]
+    )
+    pooled = pd.concat([effects, extra], ignore_index=True)
+    doc = results_dict(fit, pooled)
+    assert doc["columns"][-1] == "trial"
+    got = [e for e in doc["estimates"] if e["level"] in ("trial", "new_trial")]
+    assert [(e["trial"], e["rr_median"]) for e in got] == [("Force A", 0.5), ("all", 0.66)]
+    assert got[0]["n_treatment"] is None and got[1]["n_treatment"] == base["n_treatment"]
+    path = write_xlsx({"effects": pooled}, tmp_path / "f.xlsx")
+    sheet = _sheet(path, "effects")
+    assert sheet["trial"].tolist()[-2:] == ["Force A", "all"]
+    assert sheet["level"].tolist()[-2:] == ["trial", "new_trial"]
+    assert pd.isna(sheet["n_treatment"].iloc[-2])

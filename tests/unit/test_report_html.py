@@ -11,7 +11,13 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import inference_data as infd
-from fd_bayes.report.html import findings_table, render_html, stars
+from fd_bayes.report.html import (
+    data_description,
+    findings_table,
+    key_findings,
+    render_html,
+    stars,
+)
 from fd_bayes.report.sentences import (
     VERBAL_SCALE,
     effect_sentence,
@@ -299,3 +305,102 @@ def test_array_diagnostics_flags_unmixed_chains():
     assert infd.array_diagnostics(bad)[0] > 1.5
     with pytest.raises(ValueError):
         infd.array_diagnostics(np.zeros(10))
+
+
+# --- pooled multi-trial tables: the "Pooled trials" section ---------------------------------
+
+TAU_NOTE = "between-trial SD prior: trial_sd ~ HalfNormal(sigma=0.5)"
+
+
+def _with_trial_rows(effects: pd.DataFrame) -> pd.DataFrame:
+    """A single-trial effects table plus hand-made ``trial`` and ``new_trial`` rows (out of
+    reading order: new site first, a trial's crime type before its overall row)."""
+    base = effects[effects["level"] == "overall"].iloc[0].to_dict()
+    made = [
+        ("new_trial", "all", "knife", 0.60, 0.20, 2.10, 0.80),
+        ("new_trial", "all", "all", 0.66, 0.21, 2.30, 0.83),
+        ("trial", "Force A", "knife", 0.50, 0.22, 1.10, 0.96),
+        ("trial", "Force A", "all", 0.55, 0.31, 0.93, 0.987),
+        ("trial", "Force B", "all", 0.81, 0.45, 1.38, 0.79),
+    ]
+    rows = [
+        {
+            **base,
+            "level": level,
+            "trial": trial,
+            "crime_type": crime,
+            "rr_median": rr,
+            "rr_lower": lo,
+            "rr_upper": hi,
+            "p_reduction": p,
+            "p_reduction_50": 0.3,
+            "note": TAU_NOTE,
+        }
+        for level, trial, crime, rr, lo, hi, p in made
+    ]
+    return pd.concat([effects, pd.DataFrame(rows)], ignore_index=True)
+
+
+def _table_cells(html: str, section: str) -> list[list[str]]:
+    part = html[html.index(f'<section id="{section}">') :]
+    part = part[: part.index("</section>")]
+    body = part[part.index("<tbody>") : part.index("</tbody>")]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", tr) for tr in re.findall(r"<tr.*?</tr>", body)]
+
+
+@pytest.fixture(scope="module")
+def pooled_html(fitted):
+    fit, _ = fitted
+    return render_html(fit, effects=_with_trial_rows(fit.effects()), densities=False)
+
+
+def test_pooled_trials_section_lists_trials_then_the_new_site(pooled_html):
+    assert "<h2>Pooled trials</h2>" in pooled_html
+    assert "g-computed over that trial&#39;s treated people" in pooled_html
+    assert "predictive effect for a site not in the data" in pooled_html
+    assert _table_cells(pooled_html, "pooled-trials") == [
+        ["offending", "Force A", "all crime types", "0.55", "0.31 to 0.93", "99%"],
+        ["offending", "Force A", "knife", "0.50", "0.22 to 1.10", "96%"],
+        ["offending", "Force B", "all crime types", "0.81", "0.45 to 1.38", "79%"],
+        ["offending", "new site", "all crime types", "0.66", "0.21 to 2.30", "83%"],
+        ["offending", "new site", "knife", "0.60", "0.20 to 2.10", "80%"],
+    ]
+    # the heterogeneity prior is said once, under the table
+    section = pooled_html[pooled_html.index('<section id="pooled-trials">') :]
+    section = section[: section.index("</section>")]
+    assert section.count(TAU_NOTE) == 1
+
+
+def test_pooled_new_site_is_a_key_finding(fitted, pooled_html):
+    fit, _ = fitted
+    single = key_findings(fit.effects())[0]["items"]
+    pooled = key_findings(_with_trial_rows(fit.effects()))[0]["items"]
+    # one more finding, right after the overall one; the others are unchanged
+    assert len(pooled) == len(single) + 1
+    assert pooled[0] == single[0] and pooled[2:] == single[1:]
+    assert pooled[1]["text"].startswith("At a new site (one not among the pooled trials)")
+    assert (
+        "The probability that a new site sees a reduction in offending is 83% (likely)."
+        in pooled[1]["text"]
+    )
+    assert "very uncertain" in pooled[1]["text"]  # 0.21 to 2.30
+    assert pooled[1]["note"] == TAU_NOTE
+    assert pooled[1]["text"] in pooled_html
+
+
+def test_trial_rows_stay_out_of_the_other_tables(fitted, pooled_html):
+    fit, trial = fitted
+    effects = fit.effects()
+    pooled = _with_trial_rows(effects)
+    freq = fdb.frequentist.compare(trial, seed=1)
+    assert findings_table(pooled, freq) == findings_table(effects, freq)
+    assert data_description(pooled) == data_description(effects)
+    for section in ("findings-table", "methods"):
+        part = pooled_html[pooled_html.index(f'<section id="{section}">') :]
+        part = part[: part.index("</section>")]
+        assert "Force A" not in part and "new site" not in part
+
+
+def test_single_trial_report_has_no_pooled_section(html):
+    assert 'id="pooled-trials"' not in html and "Pooled trials" not in html
+    assert "new site" not in html

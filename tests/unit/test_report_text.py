@@ -7,6 +7,9 @@ import pytest
 
 from fd_bayes.disclosure import suppress_small_cells
 from fd_bayes.report.sentences import effect_sentence, percent
+from fd_bayes.report.summary import summary_markdown
+from fd_bayes.report.trials import trial_rows_markdown, trial_table
+from tests.helpers import report_fit
 
 
 def _row(**kw):
@@ -80,3 +83,92 @@ def test_export_refuses_person_ids():
         suppress_small_cells(
             pd.DataFrame({"person_id": ["a"], "n_treatment": [9], "n_control": [9]})
         )
+
+
+# --- the pooled-trials table in summary.md and pooled.md ------------------------------------
+
+TAU_NOTE = "between-trial SD prior: trial_sd ~ HalfNormal(sigma=0.5)"
+NO_EVENTS = "no events in follow-up in either arm: the estimate reflects the prior"
+
+
+def _pooled(effects: pd.DataFrame) -> pd.DataFrame:
+    """``effects`` plus hand-made trial rows (two trials, one crime type) and new-site rows."""
+    base = effects[effects["level"] == "overall"].iloc[0].to_dict()
+    made = [
+        ("trial", "A", "all", 0.52, 0.30, 0.88, 0.987, TAU_NOTE),
+        ("trial", "A", "knife", 0.47, 0.20, 1.04, 0.962, f"{NO_EVENTS}; {TAU_NOTE}"),
+        ("trial", "B", "all", 0.93, 0.51, 1.62, 0.61, TAU_NOTE),
+        ("new_trial", "all", "all", 0.70, 0.25, 1.95, 0.804, TAU_NOTE),
+    ]
+    rows = [
+        {**base, "level": lv, "trial": t, "crime_type": c, "rr_median": m, "rr_lower": lo,
+         "rr_upper": hi, "p_reduction": p, "note": note}
+        for lv, t, c, m, lo, hi, p, note in made
+    ]  # fmt: skip
+    return pd.concat([effects, pd.DataFrame(rows)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def single():
+    fit, _ = report_fit()
+    return fit, fit.effects()
+
+
+def test_trial_table_numbers_and_notes(single):
+    _, effects = single
+    table = trial_table(_pooled(effects), prob=0.9)
+    assert table["header"][4] == "90% HDI" and table["header"][-1] == "note"
+    assert [r["cells"] for r in table["rows"]] == [
+        ["offending", "A", "all crime types", "0.52", "0.30 to 0.88", "99%", ""],
+        ["offending", "A", "knife", "0.47", "0.20 to 1.04", "96%", NO_EVENTS],
+        ["offending", "B", "all crime types", "0.93", "0.51 to 1.62", "61%", ""],
+        ["offending", "new site", "all crime types", "0.70", "0.25 to 1.95", "80%", ""],
+    ]
+    assert [r["summary"] for r in table["rows"]] == [True, False, True, True]
+    assert table["notes"] == [TAU_NOTE]  # shared by every row: said once
+    assert trial_table(effects) is None and trial_rows_markdown(effects) == ""
+
+
+def test_summary_has_the_pooled_trials_table(single):
+    fit, effects = single
+    pooled = _pooled(effects)
+    text = summary_markdown(fit, pooled)
+    section = trial_rows_markdown(pooled, heading="## Pooled trials")
+    assert section in text  # the same table as pooled.md, one function
+    assert "| offending | B | all crime types | 0.93 | 0.51 to 1.62 | 61% |  |" in text
+    assert f"Note: {TAU_NOTE}." in text
+    assert text.index("## Effects by crime type") < text.index("## Pooled trials")
+    assert text.index("## Pooled trials") < text.index("## Diagnostics")
+    # the new site's finding follows the overall one
+    assert (
+        "At a new site (one not among the pooled trials), young people offered the "
+        "intervention would be expected to have an estimated 30% fewer offences than "
+        "without it (95% credible interval: from 75% fewer to 95% more). The probability "
+        "that a new site sees a reduction in offending is 80%."
+    ) in text
+    # trial rows stay out of the effects-by-crime-type table and the other findings
+    plain = summary_markdown(fit, effects)
+    assert _between(text, "## Effects by crime type", "## Pooled trials") == _between(
+        plain, "## Effects by crime type", "## Diagnostics"
+    )
+    findings = _between(text, "## Key findings", "## Effects").splitlines()
+    assert [x for x in findings if "new site" not in x] == _between(
+        plain, "## Key findings", "## Effects"
+    ).splitlines()
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end)]
+
+
+def test_single_trial_summary_is_unchanged_by_pooling(single):
+    fit, effects = single
+    text = summary_markdown(fit, effects)
+    assert "Pooled trials" not in text and "new site" not in text
+
+
+def test_pooled_md_is_the_report_function():
+    from fd_bayes import pooling
+    from fd_bayes.report import trials
+
+    assert pooling.trial_rows_markdown is trials.trial_rows_markdown

@@ -43,6 +43,8 @@ FAMILY_WORDS = {
     "poisson": "Poisson",
     "zinb": "zero-inflated negative binomial",
     "hurdle_negbin": "hurdle negative binomial (zero-truncated NB above zero)",
+    "negmult": "negative multinomial (Poisson given a gamma person frailty, the frailty "
+    "integrated out)",
 }
 TERM_WORDS = {
     "person_effect": "person effect `u[i]`, shared over a person's crime types and outcomes",

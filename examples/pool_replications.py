@@ -20,6 +20,8 @@ Three ways to pool, from the best to the one that needs the least:
    (REML, as metafor) and ``meta.bayes``.
 3. Both: the example trial's fit together with the replications' published estimates,
    ``meta.bayes_combined`` (two-stage).
+4. Both, in one stage: ``fit(..., published=fdb.Published(...))`` puts the published
+   log rate ratios into the pooled count model beside the example's individual data.
 """
 
 from __future__ import annotations
@@ -155,6 +157,14 @@ def main() -> None:
     )
     print("\n" + combined.prior["method"])
     print_rate_ratios(combined)
+
+    # 4. The same, in one stage: the published estimates inside the pooled count model ------
+    published = fdb.Published(list(table["trial"][1:]), yi[1:], np.sqrt(vi[1:]))
+    one = fdb.fit(mk, "negbin_pooled", published=published, seed=SEED, progress=False, **settings)
+    print("\nOne stage (individual data + published estimates):", *one.notes, sep="\n- ")
+    rows = one.effects()
+    show = rows["level"].isin(["overall", "trial", "new_trial"]) & (rows["crime_type"] == "all")
+    print(rows.loc[show, cols].to_string(index=False))
 
 
 if __name__ == "__main__":

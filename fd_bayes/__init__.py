@@ -28,6 +28,7 @@ from fd_bayes.errors import (
 from fd_bayes.fit import Fit, fit, load
 from fd_bayes.formula import FormulaFit
 from fd_bayes.priors import priors
+from fd_bayes.published import Published
 from fd_bayes.randomise import Allocation, balance, randomise
 from fd_bayes.report.full import report
 from fd_bayes.report.side_by_side import side_by_side
@@ -55,6 +56,7 @@ __all__ = [
     "LooWarning",
     "ModelNote",
     "ModelSpec",
+    "Published",
     "Sensitivity",
     "SimulationTruth",
     "SitesTruth",

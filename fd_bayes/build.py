@@ -21,10 +21,14 @@ from scipy.special import gammaln
 
 from fd_bayes import families
 from fd_bayes.constants import DAYS_PER_YEAR
+from fd_bayes.errors import SettingsError
+from fd_bayes.published import Published
 from fd_bayes.spec import NB_FAMILIES, ModelSpec, Prior
 from fd_bayes.trial import Trial
 
 SEP = " / "
+#: The label of a single trial with individual data pooled with published trials.
+INDIVIDUAL_DATA = "individual data"
 
 
 @dataclass
@@ -51,6 +55,9 @@ class Design:
     #: Trial labels; ``[""]`` for a single trial. With several trials every cell belongs
     #: to one trial (``cells["trial_idx"]``): intercepts are per trial x cell.
     trials: list[str] = field(default_factory=lambda: [""])
+    #: Published trials that enter the model by their log rate ratios (one-stage IPD +
+    #: aggregate data), or None.
+    published: Published | None = None
 
     @property
     def multi_trial(self) -> bool:
@@ -88,13 +95,21 @@ class Design:
             "age_band": list(self.age_bands),
             "outcome": list(self.outcomes),
         }
-        if self.multi_trial:
+        if self.multi_trial or self.published is not None:
             out["trial"] = list(self.trials)
+        if self.multi_trial:
             out["treatment_cell"] = self.base_cells()[1]
+        if self.published is not None:
+            out["published"] = list(self.published.labels)
         return out
 
+    @property
+    def n_trials(self) -> int:
+        """Trials in the model: with individual data and published."""
+        return len(self.trials) + (0 if self.published is None else len(self.published.labels))
+
     @classmethod
-    def from_trial(cls, trial: Trial) -> Design:
+    def from_trial(cls, trial: Trial, published: Published | None = None) -> Design:
         d = trial.data
         outcome = d["outcome"].astype(str)
         crime = d["crime_type"].astype(str)
@@ -146,6 +161,11 @@ class Design:
                 "crime_type": co_first["crime_type"].to_numpy(),
             }
         )
+        if not multi:
+            # one trial: unnamed, unless published trials need it told apart from them
+            trials = [trials[0] or INDIVIDUAL_DATA] if published is not None else [""]
+        if published is not None:
+            published.check_against(trials, crime_outcomes)
         return cls(
             cell_idx=cell_idx,
             co_idx=co_idx,
@@ -159,7 +179,8 @@ class Design:
             age_bands=age_bands,
             outcomes=outcomes,
             n_people=trial.n_people,
-            trials=trials if multi else [""],
+            trials=trials,
+            published=published,
         )
 
     # -- round trip through InferenceData.constant_data --------------------------------
@@ -187,9 +208,16 @@ class Design:
             coords={**obs, **cell, **co, "age_band": self.age_bands, "outcome": self.outcomes},
             attrs={"n_people": int(self.n_people)},
         )
-        if self.multi_trial:
+        if self.multi_trial or self.published is not None:
             ds = ds.assign_coords(trial=list(self.trials))
+        if self.multi_trial:
             ds["cell_trial_idx"] = ("cell", self.cell_trial_idx)
+        if self.published is not None:
+            pub = self.published
+            ds = ds.assign_coords(published=list(pub.labels))
+            ds["published_yi"] = ("published", pub.yi)
+            ds["published_sei"] = ("published", pub.sei)
+            ds.attrs.update(published_outcome=pub.outcome, published_crime_type=pub.crime_type)
         return ds
 
     @classmethod
@@ -216,11 +244,19 @@ class Design:
                 "crime_type": [str(c) for c in ds["co_crime_type"].values],
             }
         )
-        trials = [""]
+        trials = [str(t) for t in ds["trial"].values] if "trial" in ds.coords else [""]
         if "cell_trial_idx" in ds:
-            trials = [str(t) for t in ds["trial"].values]
             cells["trial_idx"] = ds["cell_trial_idx"].values.astype("int64")
             cells["trial"] = [trials[i] for i in cells["trial_idx"]]
+        published = None
+        if "published_yi" in ds:
+            published = Published(
+                tuple(str(x) for x in ds["published"].values),
+                ds["published_yi"].values,
+                ds["published_sei"].values,
+                str(ds.attrs["published_outcome"]),
+                str(ds.attrs["published_crime_type"]),
+            )
         return cls(
             cell_idx=ds["cell_idx"].values.astype("int64"),
             co_idx=ds["co_idx"].values.astype("int64"),
@@ -235,6 +271,7 @@ class Design:
             outcomes=outcomes,
             n_people=int(ds.attrs["n_people"]),
             trials=trials,
+            published=published,
         )
 
 
@@ -274,7 +311,9 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
     """Drop or simplify terms the data cannot identify, and say why in plain words."""
     notes = []
     person = spec.terms["person_effect"]
-    if person:
+    # a negmult model's frailty is its only overdispersion: with one row per person it
+    # is the NB shape of that row, so it is never left out
+    if person and spec.family != "negmult":
         rows_per_person = np.bincount(design.person_idx, minlength=design.n_people)
         informative = np.unique(design.co_idx[design.post_count > 0])
         if rows_per_person.max() <= 1:
@@ -303,9 +342,14 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
         "outcome": len(design.outcomes),
         "age": len(design.age_bands),
         "cell": n_base,
-        "trial": len(design.trials),
+        "trial": design.n_trials,
     }
     treatment = {"trial": "none", **spec.treatment}
+    if design.published is not None and treatment["trial"] != "pooled":
+        raise SettingsError(
+            f"published trials need a model whose treatment effect varies between trials "
+            f"(a pooled trial term: negbin_pooled or negmult_pooled); {spec.name} has none"
+        )
     derived: dict[str, Prior] = {}
     what = {
         "crime": "crime-type x outcome",
@@ -320,10 +364,17 @@ def resolve_structure(spec: ModelSpec, design: Design) -> Structure:
             "(intercepts) are estimated per trial, but this model has no between-trial "
             "variation of the effect; use negbin_pooled to let the effect vary by trial."
         )
-    if design.multi_trial and treatment["trial"] == "pooled" and len(design.trials) < 3:
+    if design.n_trials == 2 and treatment["trial"] == "pooled":
         notes.append(
-            f"Only {len(design.trials)} trials: the between-trial SD of the effect is informed "
+            "Only 2 trials: the between-trial SD of the effect is informed "
             "mostly by its prior (trial_sd), and the new-trial prediction with it."
+        )
+    if design.published is not None:
+        pub = design.published
+        notes.append(
+            f"{len(pub.labels)} published trial(s) pooled by their log rate ratios of "
+            f"{pub.estimand} (one stage): each is taken to estimate the model's typical "
+            f"log rate ratio of {pub.estimand} plus its own trial deviation."
         )
     for term, n in levels.items():
         if treatment[term] != "none" and n < 2:
@@ -407,6 +458,36 @@ def poisson_loglik(y, eta, log_y_factorial=None):
     return (y * eta - pt.exp(eta)).sum() - log_y_factorial
 
 
+def negmult_loglik(y, eta, person_idx, person_total, excess_person, cv, log_y_factorial):
+    """Sum over people of negative-multinomial log-probabilities (gamma frailty integrated out).
+
+    Given a frailty ``g ~ Gamma(k, k)`` per person (``k = 1 / cv^2``) the counts ``y``
+    (rows, log means ``eta``) are Poisson(g mu); integrating ``g`` out, a person with
+    total ``S`` and summed mean ``M`` contributes::
+
+        sum_rows [y eta - log y!] + log Gamma(k + S) - log Gamma(k) + k log k - (k + S) log(k + M)
+
+    With ``log Gamma(k + S) - log Gamma(k) = S log k + sum_{j<S} log1p(j / k)`` the
+    ``log k`` terms cancel::
+
+        sum_rows [y eta] - sum log y! + sum_{j>=1} N[j-1] log1p(j cv^2)
+            - sum_people (k + S) log1p(M cv^2)
+
+    where ``N = excess_counts(person_total, 0, 1)[0]`` counts the people with ``S > j``
+    (the sufficient statistic, as in :func:`negbin_loglik`). Stable as ``cv -> 0`` (the
+    Poisson limit: ``(k + S) log1p(M / k) -> M``). ``person_total`` (people) and
+    ``excess_person`` (1, width) are data; ``cv`` the frailty's coefficient of variation.
+    """
+    y = pt.as_tensor(y)
+    mu = pt.exp(eta)
+    summed = pt.inc_subtensor(pt.zeros_like(person_total)[person_idx], mu)
+    c2 = cv**2
+    log1p_m = pt.log1p(summed * c2)
+    ll = (y * eta).sum() - log_y_factorial - (log1p_m / c2 + person_total * log1p_m).sum()
+    j = pt.arange(1, excess_person.shape[1] + 1, dtype="float64")
+    return ll + (excess_person[0] * pt.log1p(j * c2)).sum()
+
+
 def _rv(name: str, prior: Prior, **kwargs):
     dist = getattr(pm, prior.dist)
     return dist(name, **prior.params, **kwargs)
@@ -438,13 +519,13 @@ def _folded_rv(name: str, prior: Prior, dims: str):
     return pm.Deterministic(name, pt.abs(signed), dims=dims)
 
 
-def model_data(design: Design) -> dict[str, np.ndarray]:
-    """Every data array of the PyMC model, by its ``pm.Data`` name.
+def model_data(design: Design, family: str = "negbin") -> dict[str, np.ndarray]:
+    """Every data array of the PyMC model of ``family``, by its ``pm.Data`` name.
 
     A compiled model is reused for a new data set of the same design by swapping these
     arrays (``nutpie``'s ``with_data``); nothing else in the model depends on the data.
     """
-    return {
+    out = {
         "cell_idx": design.cell_idx,
         "co_idx": design.co_idx,
         "person_idx": design.person_idx,
@@ -459,6 +540,19 @@ def model_data(design: Design) -> dict[str, np.ndarray]:
         # gammaln per row in every gradient evaluation (a third of its cost)
         "log_y_factorial": np.asarray(gammaln(design.post_count + 1.0).sum()),
     }
+    if design.published is not None:
+        out["published_yi"] = design.published.yi
+        out["published_sei"] = design.published.sei
+    if families.get(family).frailty:
+        total = person_totals(design)
+        out["person_total"] = total.astype(float)
+        out["excess_person"] = excess_counts(total, np.zeros(len(total)), 1)
+    return out
+
+
+def person_totals(design: Design) -> np.ndarray:
+    """Each person's total follow-up count over all their rows."""
+    return np.bincount(design.person_idx, weights=design.post_count, minlength=design.n_people)
 
 
 def model_key(spec: ModelSpec, design: Design, structure: Structure) -> str:
@@ -470,7 +564,8 @@ def model_key(spec: ModelSpec, design: Design, structure: Structure) -> str:
     # The width of the NB normaliser's matrix (the largest count) is left out: the
     # compiled model takes any width (its shape is not static), so data sets of one
     # design share a model whatever their largest count.
-    shapes = {k: v.shape for k, v in model_data(design).items() if k != "excess_counts"}
+    data = model_data(design, spec.family)
+    shapes = {k: v.shape for k, v in data.items() if not k.startswith("excess_")}
     parts = [
         spec.content_hash,
         repr((structure.person_effect, structure.baseline, sorted(structure.treatment.items()))),
@@ -499,7 +594,7 @@ def build_model(
     if structure is None:
         structure = resolve_structure(spec, design)
     p = {**structure.derived_priors, **spec.priors}
-    data = model_data(design)
+    data = model_data(design, spec.family)
     with pm.Model(coords=design.coords) as model:
         cell_idx = pm.Data("cell_idx", data["cell_idx"], dims="obs")
         co_idx = pm.Data("co_idx", data["co_idx"], dims="obs")
@@ -513,19 +608,24 @@ def build_model(
         cell_age = design.cells["age_idx"].to_numpy()
         cell_out = design.cells["outcome_idx"].to_numpy()
 
-        theta = _rv("effect_overall", p["effect_overall"])
+        theta0 = _rv("effect_overall", p["effect_overall"])
+        theta = theta0
         t = structure.treatment
+        crime, outcome = None, None  # the terms' vectors (published trials link to them)
         if t["crime"] == "pooled":
             sd = _rv("crime_sd", p["crime_sd"])
-            z = pm.Normal("z_crime", 0.0, 1.0, dims="crime_outcome")
-            theta = theta + (sd * z)[cell_co]
+            crime = sd * pm.Normal("z_crime", 0.0, 1.0, dims="crime_outcome")
         elif t["crime"] == "fixed":
-            theta = theta + _rv("crime_effect", p["crime_effect"], dims="crime_outcome")[cell_co]
+            crime = _rv("crime_effect", p["crime_effect"], dims="crime_outcome")
+        if crime is not None:
+            theta = theta + crime[cell_co]
         if t["outcome"] == "fixed":
-            theta = theta + _rv("outcome_effect", p["outcome_effect"], dims="outcome")[cell_out]
+            outcome = _rv("outcome_effect", p["outcome_effect"], dims="outcome")
         elif t["outcome"] == "pooled":
             sd = _rv("outcome_sd", p["outcome_sd"])
-            theta = theta + (sd * pm.Normal("z_outcome", 0.0, 1.0, dims="outcome"))[cell_out]
+            outcome = sd * pm.Normal("z_outcome", 0.0, 1.0, dims="outcome")
+        if outcome is not None:
+            theta = theta + outcome[cell_out]
         if t["age"] == "fixed":
             theta = theta + _rv("age_effect", p["age_effect"], dims="age_band")[cell_age]
         elif t["age"] == "pooled":
@@ -548,6 +648,8 @@ def build_model(
             else:
                 trial_effect = _rv("trial_effect", p["trial_effect"], dims="trial")
             theta = theta + trial_effect[design.cell_trial_idx]
+            if design.published is not None:
+                _published_likelihood(design, data, theta0, crime, outcome, sd)
         theta = pm.Deterministic("theta", theta * np.ones(len(design.cells)), dims="cell")
 
         alpha = _rv("intercept", p["intercept"], dims="cell")
@@ -558,7 +660,9 @@ def build_model(
         if structure.baseline:
             beta = _rv("baseline_slope", p["baseline_slope"], dims="crime_outcome")
             eta = eta + beta[co_idx] * x_pre
-        if structure.person_effect == "correlated":
+        if spec.family == "negmult":
+            pass  # the person frailty is integrated out in negmult_loglik below
+        elif structure.person_effect == "correlated":
             u = _correlated_person_effect(p, design)
             eta = eta + u[person_idx, pt.as_tensor(cell_out)[cell_idx]]
         elif structure.person_effect:
@@ -581,11 +685,51 @@ def build_model(
                 loglik = loglik + families.zero_part_loglik(
                     spec.family, y, eta, log_phi[co_idx], zero
                 )
+        elif spec.family == "negmult":
+            cv = _folded_rv("person_cv", p["person_cv"], dims=None)
+            loglik = negmult_loglik(
+                y,
+                eta,
+                person_idx,
+                pm.Data("person_total", data["person_total"], dims="person"),
+                pm.Data("excess_person", data["excess_person"]),
+                cv,
+                pm.Data("log_y_factorial", data["log_y_factorial"]),
+            )
         else:
             log_y_factorial = pm.Data("log_y_factorial", data["log_y_factorial"])
             loglik = poisson_loglik(y, eta, log_y_factorial)
         pm.Potential("loglik", loglik)
     return model, structure
+
+
+def _published_likelihood(design: Design, data: dict, theta0, crime, outcome, trial_sd) -> None:
+    """Published trials' log rate ratios in the model (one-stage IPD + aggregate data).
+
+    ``y_j ~ Normal(theta_link + eta_j, s_j)`` with ``eta_j = trial_sd * z_j`` (the
+    between-trial distribution of the individual-data trials) and ``theta_link`` the
+    typical log rate ratio of the published estimand: ``effect_overall`` plus the
+    outcome term, plus the crime-type term when the estimand is one crime type (see
+    :class:`fd_bayes.published.Published`). Adds ``published_effect`` (eta_j) and
+    ``published_log_rr`` (theta_link + eta_j) to the posterior.
+    """
+    pub = design.published
+    link = theta0
+    if outcome is not None:
+        link = link + outcome[design.outcomes.index(pub.outcome)]
+    if crime is not None and pub.crime_type != "all":
+        co = design.crime_outcomes
+        row = np.flatnonzero((co["outcome"] == pub.outcome) & (co["crime_type"] == pub.crime_type))
+        link = link + crime[int(row[0])]
+    z = pm.Normal("z_published", 0.0, 1.0, dims="published")
+    effect = pm.Deterministic("published_effect", trial_sd * z, dims="published")
+    log_rr = pm.Deterministic("published_log_rr", link + effect, dims="published")
+    yi = pm.Data("published_yi", data["published_yi"], dims="published")
+    sei = pm.Data("published_sei", data["published_sei"], dims="published")
+    resid = (yi - log_rr) / sei
+    pm.Potential(
+        "published_loglik", (-0.5 * resid**2 - pt.log(sei) - 0.5 * np.log(2 * np.pi)).sum()
+    )
 
 
 def _correlated_person_effect(p: dict[str, Prior], design: Design):
@@ -640,7 +784,68 @@ def baseline_log_rate(posterior: xr.Dataset, design: Design, rows: np.ndarray) -
     elif "z_person" in posterior:
         u = draws("person_sd")[:, None] * draws("z_person")
         eta = eta + u[:, design.person_idx[rows]]
+    elif "log_frailty" in posterior:  # negmult: frailties drawn by frailty_draws
+        eta = eta + draws("log_frailty")[:, design.person_idx[rows]]
     return eta
+
+
+def _log_gamma(rng: np.random.Generator, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """log of Gamma(shape, rate) draws, without underflow for small shapes.
+
+    For shape < 1: ``G(a) = G(a + 1) U^(1/a)`` (Marsaglia and Tsang 2000), taken in logs.
+    """
+    small = shape < 1.0
+    g = rng.gamma(np.where(small, shape + 1.0, shape))
+    u = rng.random(shape.shape)
+    with np.errstate(divide="ignore"):
+        boost = np.where(small, np.log(u) / shape, 0.0)
+    return np.log(g) + boost - np.log(rate)
+
+
+def frailty_draws(
+    posterior: xr.Dataset, design: Design, seed, conditional: bool = True, chunk: int = 200
+) -> xr.DataArray:
+    """Per draw, the log frailty of every person of a ``negmult`` model.
+
+    ``conditional=True`` (posterior draws): from each person's exact conditional
+    posterior given the draw's parameters, ``g | y ~ Gamma(k + S, k + M)`` (``S`` the
+    person's total count, ``M`` the sum of their rows' means without the frailty, each
+    under its own arm and exposure; ``k = 1 / person_cv^2``). The pairs (parameters,
+    frailties) are then draws from the joint posterior, which is what g-computation and
+    predictive checks need. ``conditional=False`` (prior draws): ``g ~ Gamma(k, k)``.
+    Computed ``chunk`` draws at a time (the rows' means of all draws at once can be
+    gigabytes for large pooled trials). Returns a DataArray (chain, draw, person).
+    """
+    rng = np.random.default_rng(seed)
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    n = design.n_people
+    k = 1.0 / posterior["person_cv"].values ** 2  # (chain, draw)
+    out = np.empty((n_chain, n_draw, n))
+    if not conditional:
+        kk = np.broadcast_to(k[:, :, None], out.shape)
+        out[:] = _log_gamma(rng, kk, kk)
+    else:
+        total = person_totals(design)
+        posterior = posterior.drop_vars([v for v in ("log_frailty",) if v in posterior])
+        for c in range(n_chain):
+            for start in range(0, n_draw, chunk):
+                part = posterior.isel(chain=[c], draw=slice(start, start + chunk))
+                mu = observed_parameters(part, design).mu  # (draws, rows)
+                summed = np.stack(
+                    [np.bincount(design.person_idx, weights=m, minlength=n) for m in mu]
+                )
+                kk = k[c, start : start + chunk, None]
+                out[c, start : start + chunk] = _log_gamma(rng, kk + total, kk + summed)
+    return xr.DataArray(
+        out,
+        dims=("chain", "draw", "person"),
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            "person": np.arange(n),
+        },
+        name="log_frailty",
+    )
 
 
 def row_parameters(
@@ -703,15 +908,18 @@ def row_trials(design: Design, rows: np.ndarray) -> np.ndarray:
 
 
 def new_trial_counts(
-    posterior: xr.Dataset, design: Design, rows: np.ndarray, mu_treat: np.ndarray, seed: int
+    posterior: xr.Dataset, design: Design, rows: np.ndarray, seed: int
 ) -> np.ndarray | None:
     """Expected counts of ``rows`` under treatment in a *new* trial, per draw.
 
     Per draw, each row's trial deviation ``eta[t]`` is replaced by one fresh
     ``eta_new ~ Normal(0, trial_sd)`` shared by all rows (a new site shifts every cell
-    alike): ``mu_treat * exp(eta_new - eta[t])``. Control rates stay those of the
-    observed trials (the g-computation is over the pooled treated cohort). ``None`` when
-    the fit has no between-trial SD (no trial term, or a fixed one).
+    alike): the count part's mean under treatment becomes ``mu * exp(eta_new - eta[t])``,
+    and the family's ``E[y]`` is computed from it (for the hurdle NB, ``E[y]`` is not
+    proportional to ``mu``, so the shift is applied before the mean, not after). Control
+    rates stay those of the observed trials (the g-computation is over the pooled
+    treated cohort). ``None`` when the fit has no between-trial SD (no trial term, or a
+    fixed one).
     """
     if "trial_sd" not in posterior or "trial_effect" not in posterior:
         return None
@@ -719,7 +927,10 @@ def new_trial_counts(
     tau = posterior["trial_sd"].stack(stack).values
     eta = posterior["trial_effect"].stack(stack).transpose("draw_all", ...).values
     eta_new = tau * np.random.default_rng(seed).standard_normal(tau.shape[0])
-    return mu_treat * np.exp(eta_new[:, None] - eta[:, row_trials(design, rows)])
+    params = row_parameters(posterior, design, rows, 1)
+    shift = np.exp(eta_new[:, None] - eta[:, row_trials(design, rows)])
+    params = families.RowParams(params.mu * shift, params.phi, params.zero)
+    return families.mean(families.of_posterior(posterior), params)
 
 
 def observed_means(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,14 @@ from fd_bayes.simstudy import int_seed, run_study, study_seed
 
 #: Parameters ranked by default (those present in the fitted model; vector parameters
 #: are ranked element by element).
-KEY_PARAMETERS = ("effect_overall", "theta", "person_sd", "baseline_slope", "dispersion")
+KEY_PARAMETERS = (
+    "effect_overall",
+    "theta",
+    "person_sd",
+    "person_cv",
+    "baseline_slope",
+    "dispersion",
+)
 #: Posterior draws kept (evenly spaced) for the rank statistic: ranks run 0..RANK_DRAWS.
 RANK_DRAWS = 99
 #: Simulations with a count above this are not fitted (reported as rejected).

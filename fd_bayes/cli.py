@@ -14,7 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from fd_bayes.constants import DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_MODEL, DEFAULT_TUNE
+from fd_bayes.constants import (
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_MODEL,
+    DEFAULT_OUTCOME,
+    DEFAULT_TUNE,
+)
 from fd_bayes.errors import DataError, FdBayesError, FdBayesWarning
 
 FIT_FILE = "fit.nc"
@@ -545,6 +551,20 @@ def pool(
     model: Annotated[str, typer.Option(help="Model for --ipd (catalogue name or .toml).")] = (
         "negbin_pooled"
     ),
+    published: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --ipd: a trials CSV of published estimates (as for the aggregate "
+            "form) pooled with the individual data in one model (one stage).",
+        ),
+    ] = None,
+    published_outcome: Annotated[
+        str, typer.Option(help="The outcome the --published estimates are about.")
+    ] = DEFAULT_OUTCOME,
+    published_crime_type: Annotated[
+        str,
+        typer.Option(help="The crime type the --published estimates are about ('all': overall)."),
+    ] = "all",
     method: Annotated[str, typer.Option(help="Heterogeneity estimator: REML, DL, PM or FE.")] = (
         "REML"
     ),
@@ -565,6 +585,11 @@ def pool(
     from fd_bayes.pooling import AGGREGATE_FILES, pool_aggregate, read_aggregate
 
     if not ipd:
+        if published is not None:
+            raise UsageProblem(
+                "--published pools published estimates with individual data (--ipd); "
+                "without --ipd, give the published trials as the trials CSV itself"
+            )
         if len(files) != 1:
             raise UsageProblem(
                 "pool takes one trials CSV of published estimates; to pool individual data "
@@ -599,6 +624,11 @@ def pool(
         return
     if names and len(names) != len(files):
         raise UsageProblem(f"{len(files)} --ipd files but {len(names)} --name labels")
+    extra = {}
+    if published is not None:
+        extra["published"] = fdb.Published.from_table(
+            published, outcome=published_outcome, crime_type=published_crime_type
+        )
     trials = [fdb.Trial.read_csv(f) for f in files]
     fdb.load_spec(model)  # fail on a bad spec before any work
     if len(trials) == 1 and len(trials[0].trials) > 1:
@@ -607,7 +637,16 @@ def pool(
         labels = list(names) if names else [f.stem for f in files]
         trial = fdb.Trial.concat(trials, names=labels, name=f"{len(trials)} pooled trials")
     fit = _run(
-        trial, model, out, force, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler
+        trial,
+        model,
+        out,
+        force,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        sampler=sampler,
+        **extra,
     )
     from fd_bayes.pooling import trial_rows_markdown
 

@@ -30,7 +30,9 @@ def suppress_small_cells(
     present = [c for c in COUNT_COLUMNS if c in out.columns]
     if not {"n_treatment", "n_control"} <= set(present):
         return out
-    small = (out["n_treatment"] < threshold) | (out["n_control"] < threshold)
+    # rows without counts (published trials of a one-stage pooled fit) are not small
+    small = ((out["n_treatment"] < threshold) | (out["n_control"] < threshold)).fillna(False)
+    small = small.astype(bool)
     if small.any():
         out[present] = out[present].astype("Float64")
         out.loc[small, present] = pd.NA

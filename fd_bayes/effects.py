@@ -249,7 +249,7 @@ def estimate_groups(
             if len(ages) > 1:
                 for aa in ages:
                     add("harm", oo, ALL, aa, (o == oo) & (a == aa), w)
-        if len(trials) > 1:
+        if _named(trials):
             for tt in trials:
                 add("trial", oo, ALL, ALL, (o == oo) & (t == tt), trial=tt)
                 for cc in crimes:
@@ -259,6 +259,51 @@ def estimate_groups(
             for cc in crimes:
                 add("new_trial", oo, cc, ALL, (o == oo) & (c == cc))
     return out
+
+
+def _named(trials: list[str]) -> bool:
+    """Whether rows carry trial labels (several trials, or one named beside published
+    trials) rather than the single unnamed trial ``""``."""
+    return len(trials) > 1 or (len(trials) == 1 and trials[0] != "")
+
+
+def published_rows(
+    labels: Sequence[str],
+    log_rr: np.ndarray,
+    outcome: str,
+    crime_type: str,
+    prob: float = HDI_PROB,
+    note: str = "",
+) -> pd.DataFrame:
+    """``trial`` rows of published trials (one-stage IPD + aggregate data).
+
+    ``log_rr`` (draws, trials) are the model's log rate ratios of each published trial
+    (its typical log rate ratio plus its trial deviation): a published trial has no
+    individual data, so its rate ratio is not g-computed and its counts are missing.
+    """
+    table = summarise_ratios(np.exp(log_rr), prob)
+    for col in ("offences_prevented_per_100", "prevented_lower", "prevented_upper"):
+        table[col] = np.nan
+    for col in ("n_treatment", "n_control", "events_treatment", "events_control"):
+        table[col] = pd.array([pd.NA] * len(labels), dtype="Int64")
+    table["level"] = "trial"
+    table["outcome"] = outcome
+    table["crime_type"] = crime_type
+    table["age_band"] = ALL
+    table["trial"] = [str(x) for x in labels]
+    table["note"] = note
+    return table[EFFECT_COLUMNS]
+
+
+def insert_published(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of :func:`published_rows` placed after the outcome's other ``trial`` rows
+    (before its ``new_trial`` rows)."""
+    outcome = rows["outcome"].iloc[0]
+    same = (table["outcome"] == outcome).to_numpy()
+    before_new = np.flatnonzero(same & (table["level"] == "new_trial").to_numpy())
+    at = before_new[0] if len(before_new) else np.flatnonzero(same)[-1] + 1
+    out = pd.concat([table.iloc[:at], rows, table.iloc[at:]], ignore_index=True)
+    return out[EFFECT_COLUMNS]
 
 
 def _descriptives(counts: pd.DataFrame) -> pd.DataFrame:
@@ -274,7 +319,7 @@ def _descriptives(counts: pd.DataFrame) -> pd.DataFrame:
         ("new_trial", ["outcome"]),
         ("new_trial", ["outcome", "crime_type"]),
     ]
-    if "trial" in counts and counts["trial"].nunique() > 1:
+    if "trial" in counts and _named(list(pd.unique(counts["trial"].astype(str)))):
         specs += [("trial", ["trial", "outcome"]), ("trial", ["trial", "outcome", "crime_type"])]
     for level, keys in specs:
         g = counts.groupby([*keys, "arm"], observed=True).agg(

@@ -23,6 +23,21 @@ a linear predictor ``z`` per row (its crime type x outcome and arm):
 
 with ``NB0 = (phi / (phi + mu))^phi``, ``log NB0 = -phi * log1p(mu / phi)``.
 
+- ``negmult``, negative multinomial: given a person's frailty ``g`` (a multiplier of
+  all their rates, ``g ~ Gamma(k, k)``, mean 1, SD ``person_cv = 1 / sqrt(k)``) each
+  count is Poisson(g mu). The frailty is integrated out in the model, so the sampler
+  sees no per-person parameter: for a person with counts ``y_c``, total ``S`` and
+  summed mean ``M``::
+
+      log p(y) = sum_c [y_c log mu_c - log y_c!] + log Gamma(k + S) - log Gamma(k)
+                 + k log k - (k + S) log(k + M)
+
+  Each count is marginally NB(mu, k); a person's counts are positively correlated
+  through ``g`` (the role of the normal person effect of the other families). After
+  sampling, each draw's frailties are drawn from their exact conditional posterior
+  ``Gamma(k + S, k + M)`` (:func:`fd_bayes.build.frailty_draws`), so everything
+  computed from draws (effects, predictive checks) is the Poisson family given ``g``.
+
 Each family is stated here twice: in PyTensor, as what its zero part adds to the
 NB log-likelihood of :func:`fd_bayes.build.negbin_loglik` (all data symbolic, so a
 compiled model takes new data of the same shape), and in numpy, for what is computed
@@ -54,6 +69,8 @@ class Family:
     negbin: bool
     zero: str | None = None
     zero_priors: tuple[str, str] | None = None
+    #: the person effect is a gamma frailty integrated out of the likelihood
+    frailty: bool = False
 
 
 REGISTRY: dict[str, Family] = {
@@ -61,6 +78,7 @@ REGISTRY: dict[str, Family] = {
     for f in (
         Family("negbin", negbin=True),
         Family("poisson", negbin=False),
+        Family("negmult", negbin=False, frailty=True),
         Family("zinb", negbin=True, zero="inflated", zero_priors=("zi_intercept", "zi_treated")),
         Family(
             "hurdle_negbin",
@@ -85,6 +103,8 @@ def of_posterior(posterior) -> str:
     for fam in REGISTRY.values():
         if fam.zero_priors and fam.zero_priors[0] in posterior:
             return fam.name
+    if "person_cv" in posterior:
+        return "negmult"
     return "negbin" if "dispersion" in posterior else "poisson"
 
 

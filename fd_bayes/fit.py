@@ -26,6 +26,7 @@ from fd_bayes.build import (
     Design,
     build_model,
     expected_counts,
+    frailty_draws,
     model_data,
     model_key,
     new_trial_counts,
@@ -42,13 +43,15 @@ from fd_bayes.constants import (
     DEFAULT_TUNE,
     HDI_PROB,
 )
-from fd_bayes.effects import effects_table
+from fd_bayes.effects import effects_table, insert_published, published_rows
 from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
+from fd_bayes.published import Published
 from fd_bayes.sampling import run_nuts
 from fd_bayes.spec import ModelSpec, load_spec, spec_from_dict
 from fd_bayes.trial import Trial
 
 PRIOR_PREDICTIVE_DRAWS = 500
+MASS_MATRICES = ("auto", "diag", "low_rank")
 #: The new-trial deviations of the effects table are drawn with the fit's seed plus this,
 #: so the table of a fit is reproducible.
 NEW_TRIAL_SEED_OFFSET = 7919
@@ -99,6 +102,7 @@ class Fit:
             "tune",
             "chains",
             "target_accept",
+            "mass_matrix",
             "compile_seconds",
             "sampling_seconds",
         )
@@ -185,7 +189,7 @@ class Fit:
         if self.design.multi_trial:
             treated = np.flatnonzero(self.design.treated == 1)
             seed = int(self.idata.posterior.attrs.get("seed", 0)) + NEW_TRIAL_SEED_OFFSET
-            mu1_new = new_trial_counts(self.idata.posterior, self.design, treated, mu1, seed)
+            mu1_new = new_trial_counts(self.idata.posterior, self.design, treated, seed)
             prior = self.spec.priors.get("trial_sd")
             if prior is not None and mu1_new is not None:
                 trial_note = f"between-trial SD prior: trial_sd ~ {prior.describe()}"
@@ -193,7 +197,7 @@ class Fit:
                 trial_note = "trial deviations as a fixed term: no new-site prediction"
             else:
                 trial_note = "no between-trial variation of the effect in this model"
-        return effects_table(
+        table = effects_table(
             mu1,
             mu0,
             rows,
@@ -203,6 +207,18 @@ class Fit:
             mu_treat_new=mu1_new,
             trial_note=trial_note,
         )
+        pub = self.design.published
+        if pub is None:
+            return table
+        log_rr = self.idata.posterior["published_log_rr"].stack(s=("chain", "draw"))
+        note = (
+            f"published trial (aggregate data, one stage): the model's typical rate ratio of "
+            f"{pub.estimand} times this trial's deviation, not g-computed; {trial_note}"
+        )
+        extra = published_rows(
+            pub.labels, log_rr.transpose("s", ...).values, pub.outcome, pub.crime_type, prob, note
+        )
+        return insert_published(table, extra)
 
     # -- checking -----------------------------------------------------------------------
     def log_likelihood(self) -> xr.Dataset:
@@ -280,6 +296,8 @@ def fit(
     predictive: bool = True,
     formula: str | None = None,
     family: str | None = None,
+    mass_matrix: str = "auto",
+    published: Published | None = None,
 ) -> Fit:
     """Fit a model from the catalogue (or a spec file) to a trial.
 
@@ -322,6 +340,21 @@ def fit(
     family : str, optional
         The Bambi family of a formula model (default ``"negativebinomial"``; also
         ``"poisson"``, zero-inflated and hurdle count families). Only with ``formula``.
+    mass_matrix : {"auto", "diag", "low_rank"}
+        nutpie's mass matrix: diagonal, or diagonal plus a low-rank correction that
+        learns the correlations of the posterior. ``"auto"``: low-rank for models with
+        the person effect integrated out (``negmult`` family: tens of parameters, strongly
+        correlated intercepts and effects when the data are large; on 10 x 1,000
+        people it quadrupled the ESS of ``effect_overall``), diagonal otherwise (it slowed
+        ``negbin_hier`` on the example trial by half and did not help ``negbin_pooled``).
+        See ``benchmarks/README.md``.
+    published : Published, optional
+        Published trials (log rate ratios and standard errors) pooled with the
+        individual data in one model (one-stage IPD + aggregate data; needs a model with
+        a pooled trial term, ``negbin_pooled`` or ``negmult_pooled``): each published
+        estimate is ``Normal(typical log RR + its trial deviation, its SE)``, the
+        deviation drawn from the same between-trial SD. The effects table adds a
+        ``trial`` row per published trial. See :class:`fd_bayes.published.Published`.
 
     Notes
     -----
@@ -345,6 +378,10 @@ def fit(
 
         if model != DEFAULT_MODEL:
             raise SettingsError("give either model= (a catalogue model) or formula=, not both")
+        if mass_matrix != "auto" or published is not None:
+            raise SettingsError(
+                "mass_matrix= and published= are for catalogue models, not formula models"
+            )
         return fit_formula(
             trial,
             formula,
@@ -366,16 +403,30 @@ def fit(
             "set in its spec"
         )
     check_fit_settings(trial, draws, tune, chains)
+    if mass_matrix not in MASS_MATRICES:
+        raise SettingsError(
+            f"mass_matrix must be one of {', '.join(MASS_MATRICES)}, got {mass_matrix!r}"
+        )
     spec = load_spec(model).with_priors(priors)
-    design = Design.from_trial(trial)
+    if published is not None and not isinstance(published, Published):
+        raise SettingsError(
+            f"published= takes a fd_bayes.Published, got {type(published).__name__}; build "
+            "one with Published(labels, yi, sei) or Published.from_table(path)"
+        )
+    design = Design.from_trial(trial, published)
     structure = resolve_structure(spec, design)
     pm_model, _ = build_model(spec, design, structure)
     for note in structure.notes:
         if note.startswith("Person effect left out"):
             warnings.warn(note, ModelNote, stacklevel=2)
+    low_rank = mass_matrix == "low_rank" or (
+        mass_matrix == "auto" and families.get(spec.family).frailty
+    )
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
-    sampler_seed, prior_seed, ppc_seed = np.random.SeedSequence(seed).generate_state(3)
+    sampler_seed, prior_seed, ppc_seed, frailty_seed = np.random.SeedSequence(seed).generate_state(
+        4
+    )
     result = run_nuts(
         pm_model,
         sampler=sampler,
@@ -387,7 +438,8 @@ def fit(
         progress=progress,
         cores=cores,
         cache_key=model_key(spec, design, structure),
-        data=model_data(design),
+        data=model_data(design, spec.family),
+        low_rank=low_rank,
     )
     idata = result.idata
     # nutpie also returns the unconstrained copies (``*_log__``); PyMC does not. Drop them
@@ -395,6 +447,12 @@ def fit(
     internal = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
     if internal:
         idata.posterior = idata.posterior.drop_vars(internal)
+    if families.get(spec.family).frailty:
+        # the frailties were integrated out; draw them from their exact conditional
+        # posterior so that effects and checks see (parameters, frailties) jointly
+        attrs = idata.posterior.attrs
+        idata.posterior["log_frailty"] = frailty_draws(idata.posterior, design, frailty_seed)
+        idata.posterior.attrs = attrs
     observed = xr.Dataset(
         {"y": ("obs", design.post_count)}, coords={"obs": np.arange(len(design.post_count))}
     )
@@ -427,6 +485,9 @@ def fit(
             "tune": int(tune),
             "chains": int(chains),
             "target_accept": float(target_accept),
+            "mass_matrix": "low_rank"
+            if low_rank and result.sampler.startswith("nutpie")
+            else "diag",
             "compile_seconds": float(result.compile_seconds),
             "sampling_seconds": float(result.sampling_seconds),
             "data_hash": trial.data_hash(),
@@ -479,8 +540,16 @@ def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, see
     """Replicated follow-up counts for every row, one set per posterior draw.
 
     Drawn from the family's distribution (:func:`fd_bayes.families.draw`) with each
-    row's parameters under its own arm and exposure.
+    row's parameters under its own arm and exposure. For a ``negmult`` model, draws
+    without frailties (prior draws: :func:`fit` adds the conditional ones to every
+    posterior) get frailties from their prior ``Gamma(k, k)``.
     """
+    if families.get(family).frailty and "log_frailty" not in posterior:
+        rng = np.random.default_rng(seed)
+        posterior = posterior.assign(
+            log_frailty=frailty_draws(posterior, design, rng, conditional=False)
+        )
+        seed = rng
     params = observed_parameters(posterior, design)
     if not families.get(family).negbin:
         params = families.RowParams(params.mu)

@@ -962,9 +962,11 @@ def bayes_combined(
     summary of a small trial's posterior (skewed when events are few); (2) the IPD fit's
     own prior on the effect is counted once more inside stage 2 (with the weakly
     informative defaults this pulls the IPD estimate slightly towards no effect);
-    (3) the crime-type structure is collapsed to one number per trial. For trials that
-    all share individual data, fit ``negbin_pooled`` to the concatenated trials
-    (:meth:`fd_bayes.Trial.concat`) instead: that is the one-stage model.
+    (3) the crime-type structure is collapsed to one number per trial. The one-stage
+    alternative keeps all three: fit ``negbin_pooled`` to the individual data
+    (:meth:`fd_bayes.Trial.concat` for several trials) with the published estimates
+    inside the model, ``fd_bayes.fit(trial, "negbin_pooled",
+    published=fd_bayes.Published(labels, yi, sei))``.
 
     Parameters
     ----------

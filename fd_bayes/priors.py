@@ -48,6 +48,8 @@ PARAMETER_WORDS = {
     "inv_sqrt_dispersion": "negative-binomial dispersion 1/sqrt(phi), per crime type x "
     "outcome (0 is the Poisson limit)",
     "person_corr": "correlation of a person's effects across outcomes (LKJ)",
+    "person_cv": "SD (coefficient of variation) of the gamma person frailty, a multiplier "
+    "of all of a person's rates (mean 1; integrated out of the likelihood)",
     "zi_intercept": "logit of the share of structural zeros (never at risk), per crime "
     "type x outcome, control arm",
     "zi_treated": "log odds ratio of a structural zero, treated vs control",
@@ -202,6 +204,19 @@ def _implied_person_sd(prior: Prior, _n: int | None) -> str:
     )
 
 
+def _implied_frailty(prior: Prior, _n: int | None) -> str:
+    dist = scipy_dist(prior)
+    median = float(dist.median())
+    q95 = float(dist.ppf(PRIOR_INTERVAL))
+    k = 1.0 / median**2
+    lo, hi = stats.gamma(k, scale=1.0 / k).ppf([(1 - PRIOR_INTERVAL) / 2, (1 + PRIOR_INTERVAL) / 2])
+    return (
+        f"median CV {fmt(median)}: at that CV, {_pct(PRIOR_INTERVAL)} of young people's "
+        f"rates lie between {fmt(lo)} and {fmt(hi)} times a typical (mean) rate; "
+        f"{_pct(PRIOR_INTERVAL)} prior mass on CVs below {fmt(q95)}"
+    )
+
+
 def _implied_dispersion(prior: Prior, _n: int | None) -> str:
     dist = scipy_dist(prior)
     median = float(dist.median())
@@ -252,6 +267,8 @@ def _implier(name: str) -> Callable[[Prior, int | None], str] | None:
         return _implied_person_sd
     if name == "inv_sqrt_dispersion":
         return _implied_dispersion
+    if name == "person_cv":
+        return _implied_frailty
     if name == "zi_intercept":
         return _implied_share
     if name in ("zi_treated", "hurdle_intercept", "hurdle_treated"):

@@ -110,12 +110,15 @@ def run_nuts(
     cores: int | None = None,
     cache_key: str | None = None,
     data: dict | None = None,
+    low_rank: bool = False,
 ) -> SamplingResult:
     """Sample the posterior of ``model``; returns posterior + sample_stats and timings.
 
     With ``cache_key`` (see :func:`fd_bayes.build.model_key`) nutpie reuses a model
     compiled earlier in this process under the same key, with ``data`` (name -> array of
     the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
+    ``low_rank``: nutpie adapts a diagonal-plus-low-rank mass matrix (its
+    ``low_rank_modified_mass_matrix``) instead of a diagonal one; other samplers ignore it.
     """
     name = resolve_sampler(sampler)
     if name in ("nutpie", "nutpie-jax"):
@@ -145,6 +148,7 @@ def run_nuts(
             target_accept=target_accept,
             save_warmup=False,
             progress_bar=progress,
+            low_rank_modified_mass_matrix=low_rank,
         )
         t2 = time.perf_counter()
         return SamplingResult(idata, name, t1 - t0, t2 - t1)

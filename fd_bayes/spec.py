@@ -20,7 +20,7 @@ from pathlib import Path
 
 from fd_bayes.errors import SpecError
 
-FAMILIES = ("negbin", "poisson", "zinb", "hurdle_negbin")
+FAMILIES = ("negbin", "poisson", "zinb", "hurdle_negbin", "negmult")
 #: Families with a negative-binomial count part (a dispersion prior per crime type x outcome).
 NB_FAMILIES = ("negbin", "zinb", "hurdle_negbin")
 POOLING = ("pooled", "fixed", "none")
@@ -49,7 +49,9 @@ def _prior_slots(family: str, terms: Mapping, treatment: Mapping) -> dict[str, s
     slots = {"effect_overall": "real", "intercept": "real"}
     if terms.get("baseline", True):
         slots["baseline_slope"] = "real"
-    if terms.get("person_effect", True):
+    if family == "negmult":  # the person effect is a gamma frailty, marginalised
+        slots["person_cv"] = "positive"
+    elif terms.get("person_effect", True):
         slots["person_sd"] = "positive"
     if terms.get("person_effect", True) == "correlated":
         slots["person_corr"] = "correlation"
@@ -94,8 +96,9 @@ class ModelSpec:
         One line on what the model is.
     family : str
         Likelihood family: ``negbin``, ``poisson``, ``zinb`` (zero-inflated negative
-        binomial) or ``hurdle_negbin`` (hurdle negative binomial); see
-        :mod:`fd_bayes.families`.
+        binomial), ``hurdle_negbin`` (hurdle negative binomial) or ``negmult`` (Poisson
+        counts given a gamma person frailty, the frailty integrated out: a negative
+        multinomial per person); see :mod:`fd_bayes.families`.
     terms : dict
         ``person_effect`` (true, false or ``"correlated"``: one effect per person and
         outcome, correlated across outcomes) and ``baseline`` (bool).
@@ -245,6 +248,11 @@ def _from_dict(raw: dict, source: str, where: str) -> ModelSpec:
                 f"{where}: treatment term '{key}' must be one of {POOLING}, got {value!r}"
             )
         treatment[key] = value
+    if family == "negmult" and terms["person_effect"] is not True:
+        raise SpecError(
+            f"{where}: family 'negmult' is defined by its person frailty: [terms] "
+            "person_effect must be true"
+        )
     slots = _prior_slots(family, terms, treatment)
     priors: dict[str, Prior] = {}
     given = raw["priors"]

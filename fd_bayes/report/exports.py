@@ -58,11 +58,14 @@ def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.
     out = suppress_small_cells(table, threshold)
     if not {"outcome", "age_band", "n_treatment"} <= set(out.columns):
         return out
+    # rows without counts to begin with (published trials of a one-stage pooled fit)
+    # were not suppressed and reveal nothing
+    counted = table["n_treatment"].notna().to_numpy()
     banded = out["age_band"] != "all"
     if "level" not in out.columns:  # the frequentist table has no level
-        return _suppress_complements(out, banded)
-    out = _suppress_complements(out, banded & out["level"].isin(_BANDED))
-    return _suppress_complements(out, out["level"].isin(_BY_TRIAL))
+        return _suppress_complements(out, banded & counted)
+    out = _suppress_complements(out, banded & out["level"].isin(_BANDED) & counted)
+    return _suppress_complements(out, out["level"].isin(_BY_TRIAL) & counted)
 
 
 def _suppress_complements(out: pd.DataFrame, part: pd.Series) -> pd.DataFrame:

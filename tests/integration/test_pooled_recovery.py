@@ -25,8 +25,11 @@ SITE_EFFECTS = [-0.4, -0.25, -0.05, 0.05, 0.25, 0.4]
 MEAN_RR = {"knife": 0.6, "violence": 0.8}
 
 
-@pytest.fixture(scope="module")
-def pooled():
+@pytest.fixture(scope="module", params=["negbin_pooled", "negmult_pooled"])
+def pooled(request):
+    """Both pooled models on the same simulation (drawn from negbin_pooled's model: NB
+    counts, log-normal person effects; for negmult_pooled the person effect's
+    distribution is misspecified, the mean structure is not)."""
     trial, truth = simulate_sites(
         6,
         30,
@@ -39,7 +42,7 @@ def pooled():
     )
     fit = fdb.fit(
         trial,
-        "negbin_pooled",
+        request.param,
         draws=500,
         tune=500,
         chains=2,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import fd_bayes as fdb
 from fd_bayes import inference_data as infd
@@ -119,7 +120,7 @@ def test_spec_hash_of_single_trial_specs_unchanged_by_trial_term():
 # --- effects of a hand-made pooled fit -----------------------------------------------------
 
 
-def _handmade_pooled(tau: float = 0.3, n_draw: int = 300, seed: int = 0):
+def _handmade_pooled(tau: float = 0.3, n_draw: int = 300, seed: int = 0, hurdle: bool = False):
     trial, _ = simulate_sites(3, 8, 16, tau=0.3, seed=5)
     design = Design.from_trial(trial)
     rng = np.random.default_rng(seed)
@@ -135,7 +136,13 @@ def _handmade_pooled(tau: float = 0.3, n_draw: int = 300, seed: int = 0):
         "trial_effect": eta,
         "theta": base + eta[..., design.cell_trial_idx],
     }
+    if hurdle:  # a hurdle NB: dispersion and zero part per crime type x outcome
+        post["dispersion"] = rng.gamma(20.0, 0.1, (n_chain, n_draw, n_co))
+        post["hurdle_intercept"] = rng.normal(0.8, 0.1, (n_chain, n_draw, n_co))
+        post["hurdle_treated"] = rng.normal(0.3, 0.1, (n_chain, n_draw))
     dims = {
+        "dispersion": ["crime_outcome"],
+        "hurdle_intercept": ["crime_outcome"],
         "intercept": ["cell"],
         "theta": ["cell"],
         "baseline_slope": ["crime_outcome"],
@@ -212,6 +219,32 @@ def test_new_trial_rows_replace_the_site_effect_by_a_fresh_draw():
     mean_site = (mu1_ * np.exp(-flat0["trial_effect"][:, trial_of])).sum(1) / mu0_.sum(1)
     got0 = t0[(t0["level"] == "new_trial") & (t0["crime_type"] == "all")].iloc[0]
     assert got0["rr_median"] == pytest.approx(np.median(mean_site))
+
+
+def test_new_trial_rows_of_a_hurdle_model_shift_the_count_part_not_the_mean():
+    """For the hurdle NB, E[y] = (1 - p0) mu / (1 - NB0) is not proportional to mu: the
+    new site's shift must be applied to mu before the mean is taken."""
+    fit, post, design = _handmade_pooled(tau=0.5, hurdle=True)
+    table = fit.effects()
+    rows, mu0, mu1, flat = _mu(post, design)
+    trial_of = design.cell_trial_idx[design.cell_idx[rows]]
+    co = design.co_idx[rows]
+    z = np.random.default_rng(11 + NEW_TRIAL_SEED_OFFSET).standard_normal(mu0.shape[0])
+    shift = np.exp((flat["trial_sd"] * z)[:, None] - flat["trial_effect"][:, trial_of])
+    phi = flat["dispersion"][:, co]
+
+    def hurdle_mean(mu, treated):
+        nb0 = stats.nbinom.pmf(0, phi, phi / (phi + mu))
+        logit_p0 = np.log(nb0 / (1 - nb0)) + flat["hurdle_intercept"][:, co]
+        logit_p0 = logit_p0 + flat["hurdle_treated"][:, None] * treated
+        return mu / (1 - nb0) / (1 + np.exp(logit_p0))
+
+    rr = hurdle_mean(mu1 * shift, 1).sum(1) / hurdle_mean(mu0, 0).sum(1)
+    got = table[(table["level"] == "new_trial") & (table["crime_type"] == "all")].iloc[0]
+    assert got["rr_median"] == pytest.approx(np.median(rr), rel=1e-9)
+    # the old approximation (shifting E[y] itself) gives a different answer here
+    approx = (hurdle_mean(mu1, 1) * shift).sum(1) / hurdle_mean(mu0, 0).sum(1)
+    assert abs(np.median(approx) - np.median(rr)) > 1e-3
 
 
 def test_single_trial_tables_have_no_trial_rows(counts):

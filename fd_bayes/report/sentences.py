@@ -126,14 +126,18 @@ def _with_words(p: float, verbal: bool) -> str:
     return f"{percent(p)} ({verbal_probability(p)})" if verbal else percent(p)
 
 
+def _estimate(verb: str, rr: float, noun: str, reference: str) -> str:
+    """ "were suspects in an estimated 58% fewer knife offences than <reference>"."""
+    change = _change(rr)
+    if change.startswith("about the same"):
+        return f"{verb} {change} {noun} as {reference}"
+    return f"{verb} an estimated {change} {noun} than {reference}"
+
+
 def _new_site_sentence(row: pd.Series, prob: float, verbal: bool) -> str:
     """A ``new_trial`` row: the predictive effect in a site not among the pooled trials."""
     _, noun, activity = _what(row)
-    change = _change(row["rr_median"])
-    if change.startswith("about the same"):
-        estimate = f"have {change} {noun} as without it"
-    else:
-        estimate = f"have an estimated {change} {noun} than without it"
+    estimate = _estimate("have", row["rr_median"], noun, "without it")
     return (
         "At a new site (one not among the pooled trials), young people offered the "
         f"intervention would be expected to {estimate} ({100 * prob:.0f}% credible interval: "
@@ -181,11 +185,7 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False
         return _new_site_sentence(row, prob, verbal)
     verb, noun, activity = _what(row)
     who = "Young people" if row["age_band"] == "all" else f"Young people aged {row['age_band']}"
-    change = _change(row["rr_median"])
-    if change.startswith("about the same"):
-        estimate = f"{verb} {change} {noun} as the control group"
-    else:
-        estimate = f"{verb} an estimated {change} {noun} than the control group"
+    estimate = _estimate(verb, row["rr_median"], noun, "the control group")
     return (
         f"{who} offered the intervention {estimate} ({100 * prob:.0f}% credible interval: "
         f"{_interval(row['rr_lower'], row['rr_upper'])}). The probability that the "

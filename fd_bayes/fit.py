@@ -186,7 +186,7 @@ class Fit:
         mu1, mu0, rows = self._potential_outcomes
         counts = self._row_labels(np.arange(len(self.design.cell_idx)))
         mu1_new, trial_note = None, ""
-        if self.design.multi_trial:
+        if self.design.n_trials > 1:  # several IPD trials, or IPD + published trials
             treated = np.flatnonzero(self.design.treated == 1)
             seed = int(self.idata.posterior.attrs.get("seed", 0)) + NEW_TRIAL_SEED_OFFSET
             mu1_new = new_trial_counts(self.idata.posterior, self.design, treated, seed)

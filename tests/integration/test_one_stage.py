@@ -104,3 +104,32 @@ def test_mean_effect_is_recovered_and_agrees_with_all_individual_data(one_stage)
     # the same answer up to what the published summaries lose (about a tenth on the log scale)
     assert abs(theta0.mean() - theta_full.mean()) < 0.1
     assert 0.6 < theta0.std() / theta_full.std() < 1.6
+
+
+def test_one_trial_with_published_estimates_predicts_a_new_site():
+    """One trial with individual data is enough: it is labelled, gets its trial rows, and
+    the new-site rows use the between-trial SD that the published trials inform."""
+    trial = fdb.example_trial()
+    pub = fdb.Published(["Force B", "Force C"], [-0.2, -0.45], [0.21, 0.3])
+    fit = fdb.fit(
+        trial,
+        "negbin_pooled",
+        published=pub,
+        draws=200,
+        tune=200,
+        chains=2,
+        seed=1,
+        progress=False,
+        predictive=False,
+    )
+    assert fit.design.trials == ["individual data"]
+    effects = fit.effects()
+    rows = effects[(effects["level"] == "trial") & (effects["crime_type"] == "all")]
+    assert {"individual data", "Force B", "Force C"} <= set(rows["trial"])
+    new = effects[(effects["level"] == "new_trial") & (effects["crime_type"] == "all")]
+    assert set(new["outcome"]) == {"offending", "victimisation"}
+    assert new["note"].str.contains("trial_sd ~ HalfNormal").all()
+    # the IPD trial's own row is its overall row (it is the only IPD trial)
+    own = rows[rows["trial"] == "individual data"].set_index("outcome")["rr_median"]
+    overall = effects[effects["level"] == "overall"].set_index("outcome")["rr_median"]
+    assert np.allclose(own.sort_index(), overall.sort_index())

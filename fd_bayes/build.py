@@ -27,7 +27,8 @@ from fd_bayes.spec import NB_FAMILIES, ModelSpec, Prior
 from fd_bayes.trial import Trial
 
 SEP = " / "
-#: The label of a single trial with individual data pooled with published trials.
+#: The label of a single trial with individual data pooled with published trials, when
+#: it has neither a trial label nor a name.
 INDIVIDUAL_DATA = "individual data"
 
 
@@ -163,7 +164,10 @@ class Design:
         )
         if not multi:
             # one trial: unnamed, unless published trials need it told apart from them
-            trials = [trials[0] or INDIVIDUAL_DATA] if published is not None else [""]
+            # (then its trial label, or the Trial's name)
+            named = trial.name if trial.name not in ("", "trial") else ""  # not the default
+            label = trials[0] or named or INDIVIDUAL_DATA
+            trials = [label] if published is not None else [""]
         if published is not None:
             published.check_against(trials, crime_outcomes)
         return cls(

@@ -122,14 +122,15 @@ def test_one_trial_with_published_estimates_predicts_a_new_site():
         progress=False,
         predictive=False,
     )
-    assert fit.design.trials == ["individual data"]
+    label = trial.name  # a single unlabelled trial is named by the Trial's name
+    assert fit.design.trials == [label]
     effects = fit.effects()
     rows = effects[(effects["level"] == "trial") & (effects["crime_type"] == "all")]
-    assert {"individual data", "Force B", "Force C"} <= set(rows["trial"])
+    assert {label, "Force B", "Force C"} <= set(rows["trial"])
     new = effects[(effects["level"] == "new_trial") & (effects["crime_type"] == "all")]
     assert set(new["outcome"]) == {"offending", "victimisation"}
     assert new["note"].str.contains("trial_sd ~ HalfNormal").all()
     # the IPD trial's own row is its overall row (it is the only IPD trial)
-    own = rows[rows["trial"] == "individual data"].set_index("outcome")["rr_median"]
+    own = rows[rows["trial"] == label].set_index("outcome")["rr_median"]
     overall = effects[effects["level"] == "overall"].set_index("outcome")["rr_median"]
     assert np.allclose(own.sort_index(), overall.sort_index())

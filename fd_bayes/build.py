@@ -24,7 +24,7 @@ from fd_bayes.constants import DAYS_PER_YEAR
 from fd_bayes.errors import SettingsError
 from fd_bayes.published import Published
 from fd_bayes.spec import NB_FAMILIES, ModelSpec, Prior
-from fd_bayes.trial import Trial
+from fd_bayes.trial import DEFAULT_NAME, Trial
 
 SEP = " / "
 #: The label of a single trial with individual data pooled with published trials, when
@@ -165,7 +165,7 @@ class Design:
         if not multi:
             # one trial: unnamed, unless published trials need it told apart from them
             # (then its trial label, or the Trial's name)
-            named = trial.name if trial.name not in ("", "trial") else ""  # not the default
+            named = trial.name if trial.name != DEFAULT_NAME else ""
             label = trials[0] or named or INDIVIDUAL_DATA
             trials = [label] if published is not None else [""]
         if published is not None:

@@ -63,6 +63,8 @@ ALIASES = {
 }
 #: The keys that identify one row.
 KEY = ("trial", "person_id", "crime_type", "outcome")
+#: The name of a Trial that was given none.
+DEFAULT_NAME = "trial"
 #: The dimensions of a treatment-effect cell.
 CELL = ("outcome", "crime_type", "age_band")
 MAX_SHOWN = 5
@@ -273,7 +275,7 @@ class Trial:
         Optional crime-type harm weights carried along for reports.
     """
 
-    def __init__(self, data: pd.DataFrame, name: str = "trial", harm_weights=None):
+    def __init__(self, data: pd.DataFrame, name: str = DEFAULT_NAME, harm_weights=None):
         self.data = data
         self.name = name
         self.harm_weights = dict(harm_weights) if harm_weights else None
@@ -284,7 +286,7 @@ class Trial:
         cls,
         df: pd.DataFrame,
         *,
-        name: str = "trial",
+        name: str = DEFAULT_NAME,
         fill_missing: bool = False,
         harm_weights: Mapping[str, float] | None = None,
         **column_map: str,
@@ -361,7 +363,7 @@ class Trial:
         custody: pd.DataFrame | None = None,
         crime_types=None,
         *,
-        name: str = "trial",
+        name: str = DEFAULT_NAME,
         harm_weights: Mapping[str, float] | None = None,
         **kwargs,
     ) -> Trial:

@@ -54,7 +54,10 @@ def test_predictive_checks_and_effects(negmult_fit):
     assert table["ppp"].dropna().between(0, 1).all() and table["ppp"].notna().any()
     effects = negmult_fit.effects()
     overall = effects[effects["level"] == "overall"].iloc[0]
-    assert 0.3 < overall["rr_median"] < 0.9  # negbin_hier: 0.56 on the example
+    # a sanity bound only (4 x 1000 draws give 0.60, negbin_hier 0.56); the model itself is
+    # tested against quadrature (tests/unit/test_negmult.py) and by recovery on simulated
+    # sites (test_pooled_recovery.py)
+    assert 0.45 < overall["rr_median"] < 0.75
 
 
 def test_save_load_round_trip(negmult_fit, tmp_path):

@@ -101,9 +101,12 @@ def test_mean_effect_is_recovered_and_agrees_with_all_individual_data(one_stage)
         predictive=False,
     )
     theta_full = full.idata.posterior["effect_overall"].values.ravel()
-    # the same answer up to what the published summaries lose (about a tenth on the log scale)
-    assert abs(theta0.mean() - theta_full.mean()) < 0.1
-    assert 0.6 < theta0.std() / theta_full.std() < 1.6
+    # Measured at these settings: means -0.411 vs -0.400, SDs 0.206 vs 0.200 (4 x 1000
+    # draws: -0.394 vs -0.409). The bounds are ~3 Monte Carlo SEs of the difference of
+    # means (ESS ~300 each) and a 20% band on the SD: the two IPD sites alone (no
+    # published trials) give -0.471 with SD 0.280 (ratio 1.40): both bounds fail.
+    assert abs(theta0.mean() - theta_full.mean()) < 0.05
+    assert 0.85 < theta0.std() / theta_full.std() < 1.2
 
 
 def test_one_trial_with_published_estimates_predicts_a_new_site():

@@ -1,6 +1,7 @@
 """The zero-handling families and the joint model on real fits: the example trial with
-default settings (4 x 1000, seed 11) samples cleanly and gives an effects table of the
-same shape and meaning as negbin_hier's; zero inflation is recovered from simulated data.
+default settings (4 x 1000, seed 11; the hurdle model 4 x 2000) samples cleanly and gives
+an effects table of the same shape and meaning as negbin_hier's; zero inflation is
+recovered from simulated data.
 
 fd_bayes warnings (diagnostics, model notes) are errors in the tests, so a fit that does
 not sample cleanly fails here."""
@@ -19,12 +20,19 @@ pytestmark = pytest.mark.slow
 MODELS = ("zinb_hier", "hurdle_negbin_hier", "negbin_joint")
 
 
+#: Draws per chain. The hurdle model mixes slowest (lowest ESS/s of the catalogue): with
+#: 4 x 1000 draws and seed 11 its largest R-hat is 1.012 (an intercept, bulk ESS 718;
+#: seeds 1-3 gave 1.005-1.007), i.e. at the threshold by Monte Carlo noise; 4 x 2000 gives
+#: 1.004. The others sample cleanly with the defaults.
+DRAWS = {"hurdle_negbin_hier": 2000}
+
+
 @pytest.fixture(scope="module", params=MODELS)
 def family_fit(request):
     fit = fdb.fit(
         fdb.example_trial(),
         request.param,
-        draws=1000,
+        draws=DRAWS.get(request.param, 1000),
         tune=1000,
         chains=4,
         seed=11,
@@ -111,7 +119,19 @@ def test_zero_inflation_is_recovered():
         zero_inflation=0.35,
         seed=4,
     )
-    fit = fdb.fit(trial, "zinb_hier", draws=1000, tune=1000, chains=4, seed=3, progress=False)
+    # ZINB on truly zero-inflated data samples marginally at the default target_accept
+    # (0.9: 1 divergence, bulk ESS 325 with seed 3); 0.95, what the diagnostics advise,
+    # gives 0 divergences and ESS 541
+    fit = fdb.fit(
+        trial,
+        "zinb_hier",
+        draws=1000,
+        tune=1000,
+        chains=4,
+        seed=3,
+        target_accept=0.95,
+        progress=False,
+    )
     d = fit.diagnostics()
     assert d["divergences"] == 0 and d["max_rhat"] <= 1.01
     pi = expit(fit.idata.posterior["zi_intercept"].values).mean(axis=-1)

@@ -75,6 +75,15 @@ class SimulationTruth:
     baseline_slope: float
     #: Share of structural zeros (rows set to 0 whatever their mean), in both arms.
     zero_inflation: float = 0.0
+    #: ``"lognormal"`` or ``"gamma"`` (see :func:`simulate_trial`).
+    person_frailty: str = "lognormal"
+
+
+def _counts(rng: np.random.Generator, mu: np.ndarray, dispersion: float) -> np.ndarray:
+    """NB(mu, shape dispersion) counts; Poisson(mu) when the dispersion is infinite."""
+    if np.isinf(dispersion):
+        return rng.poisson(mu)
+    return rng.negative_binomial(dispersion, dispersion / (dispersion + mu))
 
 
 def _lookup(effects: Mapping, outcome: str, crime: str, age: str) -> float:
@@ -95,6 +104,7 @@ def simulate_trial(
     person_sd: float = 0.6,
     dispersion: float = 2.0,
     baseline_slope: float = 0.3,
+    person_frailty: str = "lognormal",
     age_rate_multiplier: Mapping[str, float] | None = None,
     custody_share: float = 0.15,
     zero_inflation: float = 0.0,
@@ -120,11 +130,18 @@ def simulate_trial(
     base_rates : mapping (outcome, crime_type) -> rate, optional
         Control rates per person-year for an average person.
     person_sd : float
-        SD of the person effect on the log scale, shared over crime types and outcomes.
+        SD of the person effect on the log scale, shared over crime types and outcomes;
+        with ``person_frailty="gamma"`` the coefficient of variation of the frailty.
     dispersion : float
-        Negative-binomial shape phi (variance = mu + mu^2 / phi).
+        Negative-binomial shape phi (variance = mu + mu^2 / phi); ``math.inf`` draws
+        Poisson counts given the person effect.
     baseline_slope : float
         Coefficient of log1p(pre_count) on the log follow-up rate.
+    person_frailty : {"lognormal", "gamma"}
+        Distribution of the person effect: ``"lognormal"`` (``u ~ Normal(0, person_sd)``,
+        what ``negbin_hier`` assumes) or ``"gamma"`` (``exp(u) ~ Gamma(k, rate k)`` with
+        ``k = 1 / person_sd^2``: mean 1, CV ``person_sd``; with ``dispersion=math.inf``
+        this is the model of ``negmult_pooled``).
     age_rate_multiplier : mapping age band -> float, optional
         Rate multiplier by age band.
     custody_share : float
@@ -140,6 +157,10 @@ def simulate_trial(
     -------
     (Trial, SimulationTruth)
     """
+    if person_frailty not in ("lognormal", "gamma"):
+        raise ValueError("person_frailty must be 'lognormal' or 'gamma'")
+    if not dispersion > 0:
+        raise ValueError("dispersion must be > 0 (math.inf for Poisson counts)")
     rng = np.random.default_rng(seed)
     if isinstance(n_treated, int):
         n_treated = {"all": n_treated}
@@ -163,7 +184,11 @@ def simulate_trial(
     person_ids = [f"P{i:0{width}d}" for i in range(n)]
     bands = np.array([p[0] for p in people])
     arms = np.array([p[1] for p in people])
-    u = rng.normal(0.0, person_sd, n)
+    if person_frailty == "lognormal":
+        u = rng.normal(0.0, person_sd, n)
+    else:
+        k = 1.0 / person_sd**2
+        u = np.log(rng.gamma(k, 1.0 / k, n))
     exposure = np.full(n, DAYS_PER_YEAR)
     in_custody = rng.random(n) < custody_share
     exposure[in_custody] -= rng.integers(30, 250, in_custody.sum())
@@ -178,7 +203,7 @@ def simulate_trial(
                 truth_rows.append((outcome, crime, band, rr))
             mult = np.array([age_mult.get(b, 1.0) for b in bands])
             mu_pre = rate * mult * np.exp(u)
-            pre = rng.negative_binomial(dispersion, dispersion / (dispersion + mu_pre))
+            pre = _counts(rng, mu_pre, dispersion)
             rr_i = np.array([_lookup(rate_ratios, outcome, crime, b) for b in bands])
             treated = arms == "treatment"
             # centre the slope at the expected log1p(pre) so `rate` stays the average rate
@@ -190,7 +215,7 @@ def simulate_trial(
                 + np.log(exposure / DAYS_PER_YEAR)
             )
             mu = np.exp(log_mu)
-            post = rng.negative_binomial(dispersion, dispersion / (dispersion + mu))
+            post = _counts(rng, mu, dispersion)
             if zero_inflation:
                 post = np.where(rng.random(n) < zero_inflation, 0, post)
             rows.append(
@@ -228,6 +253,7 @@ def simulate_trial(
         dispersion=dispersion,
         baseline_slope=baseline_slope,
         zero_inflation=zero_inflation,
+        person_frailty=person_frailty,
     )
     return trial, truth
 

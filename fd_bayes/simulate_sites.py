@@ -38,6 +38,7 @@ class SitesTruth:
     person_sd: float
     dispersion: float
     baseline_slope: float
+    person_frailty: str = "lognormal"
 
 
 def simulate_sites(
@@ -53,6 +54,7 @@ def simulate_sites(
     person_sd: float = 0.6,
     dispersion: float = 2.0,
     baseline_slope: float = 0.3,
+    person_frailty: str = "lognormal",
     names: Sequence[str] | None = None,
     seed: int | None = None,
 ) -> tuple[Trial, SitesTruth]:
@@ -77,6 +79,9 @@ def simulate_sites(
         SD of the sites' log control-rate multipliers (sites differ in crime levels).
     person_sd, dispersion, baseline_slope : float
         As :func:`~fd_bayes.simulate.simulate_trial`.
+    person_frailty : {"lognormal", "gamma"}
+        As :func:`~fd_bayes.simulate.simulate_trial`: ``"gamma"`` with
+        ``dispersion=math.inf`` draws from the model of ``negmult_pooled``.
     names : sequence of str, optional
         Site labels (default ``site 1``, ...).
     seed : int, optional
@@ -124,6 +129,7 @@ def simulate_sites(
             person_sd=person_sd,
             dispersion=dispersion,
             baseline_slope=baseline_slope,
+            person_frailty=person_frailty,
             seed=int(seeds[i]),
             name=name,
         )
@@ -147,6 +153,7 @@ def simulate_sites(
         person_sd=person_sd,
         dispersion=dispersion,
         baseline_slope=baseline_slope,
+        person_frailty=person_frailty,
     )
     return pooled, truth
 

@@ -84,8 +84,9 @@ def test_recovers_its_own_model():
     and the baseline slope (0) are inside their 95% intervals.
 
     The simulator draws baseline counts from the same frailty, so they predict part of
-    it; the model's frailty is then the person effect *given* the baseline (its CV was
-    0.35-0.57 here, not 0.8). So the follow-up counts are simulated with a zero baseline
+    it; the model's frailty is then the person effect *given* the baseline (measured with
+    these sites: person_cv 0.50, 95% interval 0.43-0.57, not 0.8, and the baseline slope
+    1.0 instead of the simulated 0.3). So the follow-up counts are simulated with a zero baseline
     slope and the baseline counts redrawn independently of the frailty: the data are then
     exactly the model, with a zero baseline slope.
     (test_pooled_recovery.py fits negmult_pooled to NB counts with a log-normal person

@@ -19,7 +19,9 @@ from fd_bayes.constants import (
     DEFAULT_DRAWS,
     DEFAULT_MODEL,
     DEFAULT_OUTCOME,
+    DEFAULT_TARGET_ACCEPT,
     DEFAULT_TUNE,
+    META_TARGET_ACCEPT,
 )
 from fd_bayes.errors import DataError, FdBayesError, FdBayesWarning
 
@@ -60,6 +62,15 @@ Draws = Annotated[int, typer.Option(min=1, help="Posterior draws per chain.")]
 Tune = Annotated[int, typer.Option(min=0, help="Warm-up iterations per chain.")]
 Chains = Annotated[int, typer.Option(min=1, help="Number of chains.")]
 Sampler = Annotated[str, typer.Option(help="auto, nutpie, pymc or numpyro.")]
+TargetAccept = Annotated[
+    float,
+    typer.Option(
+        min=0.5,
+        max=0.999,
+        help="NUTS target acceptance rate: raise it (0.95, 0.99) when the diagnostics "
+        "report divergent transitions; smaller steps, slower sampling.",
+    ),
+]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite results already in --out.")]
 
 
@@ -152,6 +163,7 @@ def demo(
     chains: Chains = DEFAULT_CHAINS,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     sampler: Sampler = "auto",
+    target_accept: TargetAccept = DEFAULT_TARGET_ACCEPT,
     force: Force = False,
 ) -> None:
     """Fit the default model to the embedded (synthetic) example trial and write a report."""
@@ -167,6 +179,7 @@ def demo(
         chains=chains,
         seed=seed,
         sampler=sampler,
+        target_accept=target_accept,
     )
 
 
@@ -184,6 +197,7 @@ def fit_command(
     chains: Chains = DEFAULT_CHAINS,
     seed: Annotated[int | None, typer.Option(help="Random seed (recorded).")] = None,
     sampler: Sampler = "auto",
+    target_accept: TargetAccept = DEFAULT_TARGET_ACCEPT,
     force: Force = False,
 ) -> None:
     """Fit a model to a trial CSV and write effects.csv, summary.md, forest.png and fit.nc."""
@@ -192,7 +206,16 @@ def fit_command(
     trial = fdb.Trial.read_csv(data)
     fdb.load_spec(model)  # fail on a bad spec before any work
     _run(
-        trial, model, out, force, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler
+        trial,
+        model,
+        out,
+        force,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        sampler=sampler,
+        target_accept=target_accept,
     )
 
 
@@ -578,6 +601,16 @@ def pool(
     chains: Chains = DEFAULT_CHAINS,
     seed: Annotated[int | None, typer.Option(help="Random seed (recorded).")] = None,
     sampler: Sampler = "auto",
+    target_accept: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=0.999,
+            help=f"NUTS target acceptance rate (default: {DEFAULT_TARGET_ACCEPT} with --ipd, "
+            f"{META_TARGET_ACCEPT} for the meta-analysis); raise it when the diagnostics "
+            "report divergent transitions.",
+        ),
+    ] = None,
     force: Force = False,
 ) -> None:
     """Pool trials: published estimates (meta-analysis) or individual data (--ipd)."""
@@ -618,6 +651,7 @@ def pool(
             tune=tune,
             chains=chains,
             seed=seed,
+            **({} if target_accept is None else {"target_accept": target_accept}),
         )
         out_console.print((out / "pooled.md").read_text(encoding="utf-8"), highlight=False)
         out_console.print(f"Wrote {', '.join(str(p) for p in paths.values())}")
@@ -646,6 +680,7 @@ def pool(
         chains=chains,
         seed=seed,
         sampler=sampler,
+        target_accept=DEFAULT_TARGET_ACCEPT if target_accept is None else target_accept,
         **extra,
     )
     from fd_bayes.pooling import trial_rows_markdown

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from fd_bayes.constants import DEFAULT_OUTCOME, HDI_PROB
+from fd_bayes.constants import DEFAULT_OUTCOME, HDI_PROB, META_TARGET_ACCEPT
 from fd_bayes.errors import DataError, SettingsError
 
 if TYPE_CHECKING:
@@ -684,7 +684,7 @@ def bayes(
     chains: int = 4,
     seed: int | None = None,
     progress: bool = False,
-    target_accept: float = 0.95,
+    target_accept: float = META_TARGET_ACCEPT,
     sampler: str = "auto",
 ) -> BayesMetaResult:
     """Bayesian random-effects meta-analysis: the normal-normal hierarchical model.

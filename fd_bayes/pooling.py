@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes import meta
-from fd_bayes.constants import HDI_PROB
+from fd_bayes.constants import HDI_PROB, META_TARGET_ACCEPT
 from fd_bayes.errors import DataError
 from fd_bayes.report.trials import trial_rows_markdown
 
@@ -94,6 +94,7 @@ def pool_aggregate(
     chains: int = 4,
     seed: int | None = None,
     prob: float = HDI_PROB,
+    target_accept: float = META_TARGET_ACCEPT,
 ) -> dict[str, Path]:
     """Frequentist and Bayesian random-effects meta-analysis of log rate ratios, to files.
 
@@ -113,6 +114,7 @@ def pool_aggregate(
         tune=tune,
         chains=chains,
         seed=seed,
+        target_accept=target_accept,
     )
     paths = {name: out / name for name in AGGREGATE_FILES}
     frame = freq.summary_frame()

@@ -194,3 +194,40 @@ def test_compare_needs_two_saved_fits(monkeypatch, capsys, tmp_path):
     assert code == 2 and "at least two" in err
     code, _, err = run(monkeypatch, capsys, "compare", str(tmp_path), str(tmp_path))
     assert code == 2 and "holds no fit.nc" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "fit", "pool"])
+def test_target_accept_reaches_the_fit(monkeypatch, capsys, tmp_path, command):
+    """The diagnostics advise a higher target_accept after divergences: every fitting
+    command takes it (fdb.fit is replaced, so nothing samples)."""
+    import fd_bayes as fdb
+    from fd_bayes.errors import FdBayesError
+
+    seen = {}
+
+    def fake_fit(*args, **kwargs):
+        seen.update(kwargs)
+        raise FdBayesError("stopped before sampling")
+
+    monkeypatch.setattr(fdb, "fit", fake_fit)
+    data = tmp_path / "data.csv"
+    fdb.example_trial().data.to_csv(data, index=False)
+    args = {"demo": ["demo"], "fit": ["fit", str(data)], "pool": ["pool", "--ipd", str(data)]}
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        *args[command],
+        "--out",
+        str(tmp_path / "out"),
+        "--target-accept",
+        "0.97",
+    )
+    assert code == 2 and "stopped before sampling" in err
+    assert seen["target_accept"] == 0.97
+
+
+def test_target_accept_out_of_range_exits_2(monkeypatch, capsys, tmp_path):
+    code, _, err = run(
+        monkeypatch, capsys, "demo", "--out", str(tmp_path / "x"), "--target-accept", "1.0"
+    )
+    assert code == 2 and "target-accept" in err

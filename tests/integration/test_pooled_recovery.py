@@ -148,15 +148,23 @@ def test_cli_pool_aggregate_writes_tables(monkeypatch, capsys, tmp_path):
     assert (out / "forest.png").exists() and (out / "forest_bayes.png").exists()
 
 
-@pytest.mark.parametrize("sampler", ["nutpie-jax", "numpyro"])
-def test_pooled_model_fits_with_jax_samplers(sampler):
+@pytest.mark.parametrize(
+    ("sampler", "model"),
+    [
+        ("nutpie-jax", "negbin_pooled"),
+        ("numpyro", "negbin_pooled"),
+        ("numpyro", "negmult_pooled"),
+    ],
+)
+def test_pooled_model_fits_with_jax_samplers(sampler, model):
+    """Users with a GPU fit the pooled models with JAX (the test extra installs it)."""
     pytest.importorskip("jax")
     if sampler == "numpyro":
         pytest.importorskip("numpyro")
     trial, _ = simulate_sites(3, 10, 30, tau=0.3, seed=4)
     fit = fdb.fit(
         trial,
-        "negbin_pooled",
+        model,
         draws=150,
         tune=150,
         chains=2,

@@ -160,7 +160,18 @@ def main() -> None:
 
     # 4. The same, in one stage: the published estimates inside the pooled count model ------
     published = fdb.Published(list(table["trial"][1:]), yi[1:], np.sqrt(vi[1:]))
-    one = fdb.fit(mk, "negbin_pooled", published=published, seed=SEED, progress=False, **settings)
+    # Precise published estimates make the non-centred trial deviations narrow: at the
+    # default target_accept 0.9 this fit's R-hat was 1.013 (bulk ESS 436), at 0.95 it is
+    # 1.007 (ESS 1,059), which is what the diagnostics advise.
+    one = fdb.fit(
+        mk,
+        "negbin_pooled",
+        published=published,
+        seed=SEED,
+        progress=False,
+        target_accept=0.95,
+        **settings,
+    )
     print("\nOne stage (individual data + published estimates):", *one.notes, sep="\n- ")
     rows = one.effects()
     show = rows["level"].isin(["overall", "trial", "new_trial"]) & (rows["crime_type"] == "all")

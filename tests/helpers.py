@@ -16,6 +16,28 @@ from fd_bayes.spec import load_spec
 
 HARM = {"knife": 3.0, "violence": 1.0}
 
+#: Six sites whose log rate-ratio shifts have SD 0.3 exactly (the tau of the simulation),
+#: and the mean rate ratios per crime type: the truth of the pooled recovery tests.
+SITE_EFFECTS = [-0.4, -0.25, -0.05, 0.05, 0.25, 0.4]
+MEAN_RR = {"knife": 0.6, "violence": 0.8}
+
+
+def covered(draws, value, prob: float = 0.95) -> bool:
+    """Whether ``value`` lies inside the central ``prob`` interval of ``draws``."""
+    lo, hi = np.quantile(np.asarray(draws).ravel(), [(1 - prob) / 2, (1 + prob) / 2])
+    return bool(lo < value < hi)
+
+
+def mean_log_rr_draws(fit: Fit, crime_type: str) -> np.ndarray:
+    """Draws of a pooled fit's mean log rate ratio of one crime type: its cell's theta
+    without the trial deviation eta[t] (what ``SitesTruth.mean_rr`` is the truth of)."""
+    post = fit.idata.posterior
+    design = fit.design
+    theta = post["theta"].stack(s=("chain", "draw")).transpose("s", ...).values
+    eta = post["trial_effect"].stack(s=("chain", "draw")).transpose("s", ...).values
+    cell = int(np.flatnonzero(design.cells["crime_type"].to_numpy() == crime_type)[0])
+    return theta[:, cell] - eta[:, design.cell_trial_idx[cell]]
+
 
 def small_counts(n_per_arm: int = 6, crime_types=("knife", "violence"), seed: int = 0):
     """A small valid long table: two age bands, given crime types, one outcome."""

@@ -12,6 +12,7 @@ import pytest
 import fd_bayes as fdb
 from fd_bayes import cli, meta
 from fd_bayes.simulate_sites import simulate_sites
+from tests.helpers import MEAN_RR, SITE_EFFECTS, covered, mean_log_rr_draws
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,10 +20,6 @@ pytestmark = [
     # where it matters (the recovery fit)
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),
 ]
-
-#: Six sites whose log rate-ratio shifts have SD 0.3 exactly (the tau of the simulation).
-SITE_EFFECTS = [-0.4, -0.25, -0.05, 0.05, 0.25, 0.4]
-MEAN_RR = {"knife": 0.6, "violence": 0.8}
 
 
 @pytest.fixture(scope="module", params=["negbin_pooled", "negmult_pooled"])
@@ -62,18 +59,9 @@ def test_pooled_fit_samples_cleanly(pooled):
 
 def test_mean_effect_and_tau_are_covered(pooled):
     fit, _, truth = pooled
-    post = fit.idata.posterior
-    design = fit.design
-    theta = post["theta"].stack(s=("chain", "draw")).transpose("s", ...).values
-    eta = post["trial_effect"].stack(s=("chain", "draw")).transpose("s", ...).values
-    mean_theta = theta - eta[:, design.cell_trial_idx]  # theta[c,o,a] without eta[t]
     for crime, rr in truth.mean_rr.items():
-        cell = int(np.flatnonzero(design.cells["crime_type"].to_numpy() == crime)[0])
-        lo, hi = np.quantile(mean_theta[:, cell], [0.025, 0.975])
-        assert lo < np.log(rr) < hi, crime
-    tau = post["trial_sd"].values.ravel()
-    lo, hi = np.quantile(tau, [0.025, 0.975])
-    assert lo < truth.tau < hi
+        assert covered(mean_log_rr_draws(fit, crime), np.log(rr)), crime
+    assert covered(fit.idata.posterior["trial_sd"], truth.tau)
 
 
 def test_site_effects_are_shrunk_towards_the_mean(pooled):

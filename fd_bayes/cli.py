@@ -617,6 +617,9 @@ def pool(
     import fd_bayes as fdb
     from fd_bayes.pooling import AGGREGATE_FILES, pool_aggregate, read_aggregate
 
+    # unset: each analysis keeps its own default (fit's or meta.bayes's)
+    accept = {} if target_accept is None else {"target_accept": target_accept}
+
     if not ipd:
         if published is not None:
             raise UsageProblem(
@@ -651,7 +654,7 @@ def pool(
             tune=tune,
             chains=chains,
             seed=seed,
-            **({} if target_accept is None else {"target_accept": target_accept}),
+            **accept,
         )
         out_console.print((out / "pooled.md").read_text(encoding="utf-8"), highlight=False)
         out_console.print(f"Wrote {', '.join(str(p) for p in paths.values())}")
@@ -680,7 +683,7 @@ def pool(
         chains=chains,
         seed=seed,
         sampler=sampler,
-        target_accept=DEFAULT_TARGET_ACCEPT if target_accept is None else target_accept,
+        **accept,
         **extra,
     )
     from fd_bayes.pooling import trial_rows_markdown

@@ -23,6 +23,8 @@ import platform
 import time
 import warnings
 
+import numpy as np
+
 import fd_bayes as fdb
 from fd_bayes import inference_data as infd
 from fd_bayes.constants import DEFAULT_TARGET_ACCEPT
@@ -47,6 +49,27 @@ def make_trial(n_people: int, seed: int):
         dispersion=1.5,
         seed=seed,
     )
+
+
+def divergent_tails(fit, tail: float = 0.01) -> list[str]:
+    """Where the divergent transitions are: each (scalar or vector component) parameter
+    whose value at a divergent draw lies in the outer ``tail`` of its own posterior, with
+    that draw's percentile. Per-person vectors (more than 50 components) are skipped."""
+    post = fit.idata.posterior
+    div = fit.idata.sample_stats["diverging"].values.ravel().astype(bool)
+    out = []
+    for name, da in post.data_vars.items():
+        values = da.values.reshape(div.size, -1)
+        if not div.any() or values.shape[1] > 50:
+            continue
+        for draw in np.flatnonzero(div):
+            rank = (values < values[draw]).mean(axis=0)
+            for j in np.flatnonzero(np.minimum(rank, 1 - rank) < tail):
+                out.append(
+                    f"draw {draw}: {name}[{j}] = {values[draw, j]:.3f} "
+                    f"(percentile {100 * rank[j]:.2f}; median {np.median(values[:, j]):.3f})"
+                )
+    return out
 
 
 def stats(fit, wall: float) -> dict:
@@ -91,6 +114,11 @@ def main() -> None:
         "--no-nutpie", action="store_true", help="skip the default nutpie (numba) fit"
     )
     parser.add_argument("--target-accept", type=float, default=DEFAULT_TARGET_ACCEPT)
+    parser.add_argument(
+        "--divergences",
+        action="store_true",
+        help="print the parameters in the outer 1%% of their posterior at each divergent draw",
+    )
     args = parser.parse_args()
     print(
         f"fd_bayes {fdb.__version__}, Python {platform.python_version()}, "
@@ -135,6 +163,9 @@ def main() -> None:
                 f"{s['ess_per_s']:7.2f}",
                 flush=True,
             )
+            if args.divergences:
+                for line in divergent_tails(fit):
+                    print("    divergent", line)
 
 
 if __name__ == "__main__":

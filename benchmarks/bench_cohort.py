@@ -3,9 +3,9 @@
 Simulates synthetic police records for 100,000 people, keeps exactly 1,000,000 events,
 and prints the wall time of
 
-- ``fd_bayes.cohort.eligible`` (validation + the seed's knife rule) on all of them;
-- ``fd_bayes.randomise.randomise`` of the eligible cohort;
-- ``fd_bayes.outcomes.counts_from_events`` for the randomised cohort, and for all
+- ``fd_bayes.data.cohort.eligible`` (validation + the seed's knife rule) on all of them;
+- ``fd_bayes.data.randomise.randomise`` of the eligible cohort;
+- ``fd_bayes.data.outcomes.counts_from_events`` for the randomised cohort, and for all
   100,000 people (with custody spells: a worst case for the counting step).
 
 It asserts nothing about time (the target is a few seconds for each step); figures depend
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 import fd_bayes
-from fd_bayes.cohort import eligible
-from fd_bayes.outcomes import counts_from_events
-from fd_bayes.randomise import randomise
-from fd_bayes.records import simulate_records
+from fd_bayes.data.cohort import eligible
+from fd_bayes.data.outcomes import counts_from_events
+from fd_bayes.data.randomise import randomise
+from fd_bayes.data.records import simulate_records
 
 INDEX = "2024-01-01"
 

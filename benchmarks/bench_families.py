@@ -8,8 +8,8 @@ rate ratio so the families can be compared.
 
 Then it measures the compile cache: the first model is fitted again, in the same
 process, to a second data set of the same design (the example's follow-up counts
-shuffled). ``fd_bayes.sampling`` keys nutpie's compiled model on the spec, the resolved
-structure, the labels and the data shapes (``fd_bayes.build.model_key``) and swaps the
+shuffled). ``fd_bayes.inference.sampling`` keys nutpie's compiled model on the spec, the resolved
+structure, the labels and the data shapes (``fd_bayes.modelling.build.model_key``) and swaps the
 new data into it (nutpie's ``with_data``), so the second fit skips compilation; the
 saving is printed.
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 import fd_bayes as fdb
-from fd_bayes import sampling
+from fd_bayes.inference import sampling
 
 
 def parse_args(argv=None) -> argparse.Namespace:

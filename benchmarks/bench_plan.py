@@ -25,7 +25,7 @@ import numpy as np
 
 import fd_bayes as fdb
 from fd_bayes import plan
-from fd_bayes.simulate import _EXAMPLE_EFFECTS
+from fd_bayes.data.simulate import _EXAMPLE_EFFECTS
 
 
 def main(argv=None) -> None:

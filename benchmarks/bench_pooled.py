@@ -1,6 +1,6 @@
 """Benchmark the pooled individual-data model (negbin_pooled) as the data grow.
 
-Simulates multi-site trials with ``fd_bayes.simulate_sites.simulate_sites`` (5 crime
+Simulates multi-site trials with ``fd_bayes.data.simulate_sites.simulate_sites`` (5 crime
 types, one outcome, 20% treated, between-site SD 0.3) at several sizes and fits
 ``negbin_pooled`` with nutpie (and, with ``--numpyro``, numpyro on the CPU). One row per
 fit: people, sites, rows, compile and sampling seconds, mean tree depth, gradient
@@ -26,9 +26,9 @@ import warnings
 import numpy as np
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
 from fd_bayes.constants import DEFAULT_TARGET_ACCEPT
-from fd_bayes.simulate_sites import simulate_sites
+from fd_bayes.data.simulate_sites import simulate_sites
+from fd_bayes.inference import idata as infd
 
 CRIME_RATES = {"knife": 0.9, "violence": 1.3, "sexual": 0.08, "robbery": 0.35, "drugs": 0.6}
 HEADLINE = ("effect_overall", "trial_sd")

@@ -173,10 +173,10 @@ def warm_up_nutpie() -> float:
 
 # -- runs ------------------------------------------------------------------------------
 def run_fd_bayes(name: str, trial, args) -> Row:
-    from fd_bayes import inference_data as infd
-    from fd_bayes.build import Design, build_model
-    from fd_bayes.sampling import run_nuts
-    from fd_bayes.spec import load_spec
+    from fd_bayes.inference import idata as infd
+    from fd_bayes.inference.sampling import run_nuts
+    from fd_bayes.modelling.build import Design, build_model
+    from fd_bayes.modelling.spec import load_spec
 
     row = Row(run=name, model="negbin_hier")
     t0 = time.perf_counter()
@@ -234,7 +234,7 @@ def bambi_frame(trial):
             # outcome x crime type x age band, as fd_bayes's cells (underscores keep Bambi's
             # coordinate labels short)
             "cell": [f"{o}_{c}_{a}" for o, c, a in zip(outcome, crime, age, strict=True)],
-            # centred within crime type x outcome, as fd_bayes.build.Design.x_pre
+            # centred within crime type x outcome, as fd_bayes.modelling.build.Design.x_pre
             "log1p_pre": lp - pd.Series(lp).groupby(co).transform("mean").to_numpy(),
             "treat": (d["arm"].astype(str) == "treatment").to_numpy().astype("int64"),
             "person": d["person_id"].astype(str).to_numpy(),
@@ -252,7 +252,7 @@ BAMBI_FORMULA = (
 def run_bambi(trial, args) -> Row:
     import bambi as bmb
 
-    from fd_bayes import inference_data as infd
+    from fd_bayes.inference import idata as infd
 
     row = Row(run="bambi", model="bambi formula (NB)")
     t0 = time.perf_counter()
@@ -267,7 +267,7 @@ def run_bambi(trial, args) -> Row:
             draws=args.draws,
             tune=args.tune,
             chains=args.chains,
-            cores=args.cores or min(args.chains, 2),  # as fd_bayes.sampling.run_nuts
+            cores=args.cores or min(args.chains, 2),  # as fd_bayes.inference.sampling.run_nuts
             random_seed=args.seed,
             target_accept=0.9,
             progressbar=False,
@@ -406,7 +406,7 @@ compile s: nutpie compiles separately (without --warm-up, the first nutpie compi
 total s = build + compile (nutpie) + sampling.
 ESS effect: min bulk ESS over the treatment effects (fd_bayes: effect_overall and theta per
   cell; Bambi: treat and treat + treat|cell per cell). ESS all: min bulk ESS over every
-  posterior variable (fd_bayes.inference_data.diagnostics, for Bambi too).
+  posterior variable (fd_bayes.inference.idata.diagnostics, for Bambi too).
 ESS/s = ESS all / total s, and / sampling s. x Bambi = ESS/s over Bambi's ESS/s.
 The two models are not identical: Bambi has one baseline slope and one NB dispersion,
   fd_bayes one per crime type x outcome plus the crime/outcome/age effect structure."""
@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={n_dev}")
 
     import fd_bayes
-    from fd_bayes.sampling import available_samplers
+    from fd_bayes.inference.sampling import available_samplers
 
     trial = fd_bayes.example_trial()
     print_header(args, trial)

@@ -56,7 +56,7 @@ def _spec_module():
     # Document the source tree being built, not whatever copy happens to be installed.
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from fd_bayes import spec
+    from fd_bayes.modelling import spec
 
     return spec
 

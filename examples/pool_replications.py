@@ -34,7 +34,7 @@ import pandas as pd
 
 import fd_bayes as fdb
 from fd_bayes import meta
-from fd_bayes.simulate import ILLUSTRATIVE_HARM_WEIGHTS
+from fd_bayes.data.simulate import ILLUSTRATIVE_HARM_WEIGHTS
 
 SEED = 3
 #: True site effects (log rate-ratio shifts) of the three replications.

@@ -1,6 +1,6 @@
 """From police records to a fitted trial: cohort -> randomisation -> counts -> model.
 
-Everything here is SYNTHETIC: the records come from ``fd_bayes.records.simulate_records``
+Everything here is SYNTHETIC: the records come from ``fd_bayes.data.records.simulate_records``
 and the "intervention" is simulated by thinning the treated people's suspect records
 after the index date (true rate ratio 0.6 for offending, no effect on victimisation).
 Nothing here is a finding about real young people.
@@ -31,10 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 import fd_bayes as fdb
-from fd_bayes.cohort import KNIFE_RULE, eligible
-from fd_bayes.outcomes import counts_from_events
-from fd_bayes.randomise import balance, randomise
-from fd_bayes.records import simulate_records
+from fd_bayes.data.cohort import KNIFE_RULE, eligible
+from fd_bayes.data.outcomes import counts_from_events
+from fd_bayes.data.randomise import balance, randomise
+from fd_bayes.data.records import simulate_records
 
 INDEX_DATE = "2024-01-01"
 RECORDS_SEED = 2024

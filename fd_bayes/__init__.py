@@ -6,17 +6,20 @@
 >>> fit.effects()                          # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("fd_bayes")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
-from fd_bayes import checking, cohort, frequentist, meta, plan, records, simstudy
-from fd_bayes.calibrate import calibrate
-from fd_bayes.checking import compare, loo, prior_check
+from fd_bayes import frequentist, meta, plan
+from fd_bayes._version import __version__
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
+from fd_bayes.data import cohort, records
+from fd_bayes.data.published import Published
+from fd_bayes.data.randomise import Allocation, balance, randomise
+from fd_bayes.data.simulate import (
+    ILLUSTRATIVE_HARM_WEIGHTS,
+    SimulationTruth,
+    example_trial,
+    simulate_trial,
+)
+from fd_bayes.data.simulate_sites import SitesTruth, simulate_sites
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import (
     DataError,
     DiagnosticsWarning,
@@ -25,23 +28,17 @@ from fd_bayes.errors import (
     ModelNote,
     SpecError,
 )
-from fd_bayes.fit import Fit, fit, load
-from fd_bayes.formula import FormulaFit
-from fd_bayes.priors import priors
-from fd_bayes.published import Published
-from fd_bayes.randomise import Allocation, balance, randomise
+from fd_bayes.modelling.priors import priors
+from fd_bayes.modelling.spec import ModelSpec, available_models, load_spec
+from fd_bayes.plan import simstudy
+from fd_bayes.plan.calibrate import calibrate
 from fd_bayes.report.full import report
 from fd_bayes.report.side_by_side import side_by_side
-from fd_bayes.sensitivity import Sensitivity, sensitivity
-from fd_bayes.simulate import (
-    ILLUSTRATIVE_HARM_WEIGHTS,
-    SimulationTruth,
-    example_trial,
-    simulate_trial,
-)
-from fd_bayes.simulate_sites import SitesTruth, simulate_sites
-from fd_bayes.spec import ModelSpec, available_models, load_spec
-from fd_bayes.trial import Trial
+from fd_bayes.results import checking
+from fd_bayes.results.checking import compare, loo, prior_check
+from fd_bayes.results.fit import Fit, fit, load
+from fd_bayes.results.formula import FormulaFit
+from fd_bayes.results.sensitivity import Sensitivity, sensitivity
 
 __all__ = [
     "HDI_PROB",

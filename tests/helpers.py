@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
-from fd_bayes.build import Design
-from fd_bayes.fit import Fit
-from fd_bayes.spec import load_spec
+from fd_bayes.inference import idata as infd
+from fd_bayes.modelling.build import Design
+from fd_bayes.modelling.spec import load_spec
+from fd_bayes.results.fit import Fit
 
 HARM = {"knife": 3.0, "violence": 1.0}
 

@@ -22,7 +22,7 @@ def write_report(
 ) -> dict:
     """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
 
-    ``sensitivity``, the result of :func:`fd_bayes.sensitivity.sensitivity` on the same
+    ``sensitivity``, the result of :func:`fd_bayes.results.sensitivity.sensitivity` on the same
     trial, adds a section on prior sensitivity to ``summary.md``.
 
     Returns a dict of output name -> path.

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
-from fd_bayes.disclosure import COUNT_COLUMNS, suppress_small_cells
+from fd_bayes.report.disclosure import COUNT_COLUMNS, suppress_small_cells
 
 #: Version of the ``results.json`` layout; bump the major number on breaking changes.
 SCHEMA_VERSION = "1.0"
@@ -31,7 +31,7 @@ _BY_TRIAL = ("trial",)
 def disclosed(table: pd.DataFrame, threshold: int = DISCLOSURE_THRESHOLD) -> pd.DataFrame:
     """``table`` with small cells suppressed, plus complementary (secondary) suppression.
 
-    Primary suppression is :func:`fd_bayes.disclosure.suppress_small_cells`. In an effects
+    Primary suppression is :func:`fd_bayes.report.disclosure.suppress_small_cells`. In an effects
     table (and likewise in the frequentist table, whose per-band rows add up to its
     ``age_band == "all"`` rows) the counts of the age-band rows (``cell``, ``age_band``
     and banded ``harm`` rows) add up to the pooled rows of the same outcome, so when any
@@ -123,7 +123,7 @@ def results_dict(
     threshold : int
         The disclosure threshold.
     """
-    from fd_bayes import __version__
+    from fd_bayes._version import __version__
 
     table = disclosed(effects, threshold)
     return {

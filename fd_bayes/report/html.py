@@ -358,14 +358,14 @@ def _checklist(fit, has_frequentist: bool) -> list[dict]:
 def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
     """Bulk/tail ESS and R-hat of every reported rate ratio (each row of the effects table).
 
-    The ratios are g-computed per draw (:func:`fd_bayes.effects.g_computation`) from the
+    The ratios are g-computed per draw (:func:`fd_bayes.results.effects.g_computation`) from the
     fit's potential outcomes, whose draws are chain-major, and diagnosed per chain.
     ``effects`` only decides whether harm rows are included (as in the table shown).
     A pooled fit's ``trial`` rows are labelled with their trial; its ``new_trial`` rows
     are not diagnosed (their draws add a fresh site effect that the fit does not keep).
     """
-    from fd_bayes.effects import estimate_groups, g_computation
-    from fd_bayes.inference_data import array_diagnostics
+    from fd_bayes.inference.idata import array_diagnostics
+    from fd_bayes.results.effects import estimate_groups, g_computation
 
     mu1, mu0, rows = fit._potential_outcomes
     post = fit.idata.posterior
@@ -405,7 +405,7 @@ def _diagnostics_rows(fit) -> list[list[str]]:
 def _provenance_rows(fit) -> list[tuple[str, str]]:
     import platform
 
-    from fd_bayes import __version__
+    from fd_bayes._version import __version__
 
     info = fit.info
     rows = [

@@ -36,7 +36,7 @@ def side_by_side(fit, frequentist) -> pd.DataFrame:
         (``age_band`` "all" on both sides).
     """
     from fd_bayes import frequentist as freq_module
-    from fd_bayes.trial import Trial
+    from fd_bayes.data.trial import Trial
 
     table = (
         freq_module.compare(frequentist, seed=0) if isinstance(frequentist, Trial) else frequentist

@@ -73,7 +73,7 @@ def _sensitivity_section(fit, sensitivity) -> list[str]:
     """The section on prior sensitivity: the priors that differ, the headline estimates
     under each prior, and the plain-language summary of threshold crossings."""
     from fd_bayes.errors import SettingsError
-    from fd_bayes.sensitivity import STATS, p_text, summary_lines, wide_table
+    from fd_bayes.results.sensitivity import STATS, p_text, summary_lines, wide_table
 
     own = fit.info.get("data_hash")
     for name, other in sensitivity.fits.items():
@@ -150,7 +150,7 @@ def _sensitivity_section(fit, sensitivity) -> list[str]:
 def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None) -> str:
     """Render the summary as Markdown text.
 
-    With ``sensitivity`` (a :class:`~fd_bayes.sensitivity.Sensitivity` of the same
+    With ``sensitivity`` (a :class:`~fd_bayes.results.sensitivity.Sensitivity` of the same
     trial) a section on the sensitivity of the findings to the priors follows the
     diagnostics. A pooled multi-trial fit adds a section on the pooled trials (each
     trial's effect and a new site's, :func:`fd_bayes.report.trials.trial_rows_markdown`)

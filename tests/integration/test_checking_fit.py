@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import checking
 from fd_bayes.errors import LooWarning
+from fd_bayes.results import checking
 
 pytestmark = pytest.mark.slow
 

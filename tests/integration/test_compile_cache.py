@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import sampling
+from fd_bayes.inference import sampling
 
 # These fits are short on purpose: the tests check reuse of the compiled model and that
 # reuse changes no number, not convergence (the other slow tests check that).

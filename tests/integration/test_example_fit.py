@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
+from fd_bayes.inference import idata as infd
 
 pytestmark = pytest.mark.slow
 

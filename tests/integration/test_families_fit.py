@@ -13,7 +13,7 @@ import pytest
 from scipy.special import expit
 
 import fd_bayes as fdb
-from fd_bayes.families import of_posterior
+from fd_bayes.modelling.families import of_posterior
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes.effects import EFFECT_COLUMNS
+from fd_bayes.results.effects import EFFECT_COLUMNS
 
 pytest.importorskip("bambi")
 
@@ -128,8 +128,8 @@ def test_same_seed_same_table(formula_fit, trial):
 
 def test_log_likelihood_matches_bambis(formula_fit):
     """Our numpy log-likelihood equals Bambi's own (on a few draws: Bambi's compiles)."""
-    from fd_bayes import inference_data as infd
-    from fd_bayes.formula import _loglik_dataset
+    from fd_bayes.inference import idata as infd
+    from fd_bayes.results.formula import _loglik_dataset
 
     few = formula_fit.idata.posterior.isel(chain=[0, 1], draw=slice(0, 10))
     bambis = formula_fit.model.compute_log_likelihood(

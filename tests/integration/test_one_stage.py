@@ -12,7 +12,7 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import cli, frequentist
-from fd_bayes.simulate_sites import simulate_sites
+from fd_bayes.data.simulate_sites import simulate_sites
 
 pytestmark = [
     pytest.mark.slow,

@@ -12,9 +12,11 @@ import warnings
 import numpy as np
 import pytest
 
-from fd_bayes import plan, sampling, simstudy
-from fd_bayes.calibrate import calibrate
+from fd_bayes import plan
 from fd_bayes.errors import DiagnosticsWarning
+from fd_bayes.inference import sampling
+from fd_bayes.plan import simstudy
+from fd_bayes.plan.calibrate import calibrate
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import cli, meta
-from fd_bayes.simulate_sites import simulate_sites
+from fd_bayes.data.simulate_sites import simulate_sites
 from tests.helpers import MEAN_RR, SITE_EFFECTS, covered, mean_log_rr_draws
 
 pytestmark = [

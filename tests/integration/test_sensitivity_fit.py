@@ -10,7 +10,7 @@ from scipy import stats
 
 import fd_bayes as fdb
 from fd_bayes.constants import ESS_MIN, HDI_PROB
-from fd_bayes.sensitivity import KEYS, reaches, sensitivity
+from fd_bayes.results.sensitivity import KEYS, reaches, sensitivity
 
 pytestmark = pytest.mark.slow
 

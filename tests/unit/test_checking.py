@@ -9,12 +9,12 @@ import pytest
 from scipy import stats
 
 import fd_bayes as fdb
-from fd_bayes import checking
-from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, expected_counts, pointwise_loglik
 from fd_bayes.errors import FdBayesError, LooWarning, SettingsError
-from fd_bayes.fit import Fit, posterior_predictive
-from fd_bayes.spec import load_spec
+from fd_bayes.inference import idata as infd
+from fd_bayes.modelling.build import Design, expected_counts, pointwise_loglik
+from fd_bayes.modelling.spec import load_spec
+from fd_bayes.results import checking
+from fd_bayes.results.fit import Fit, posterior_predictive
 from tests.helpers import small_counts
 
 N_CHAIN, N_DRAW = 2, 250

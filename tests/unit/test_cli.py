@@ -87,7 +87,7 @@ def test_unknown_sampler_exits_2(monkeypatch, capsys, tmp_path):
 def test_records_pipeline_on_the_command_line(monkeypatch, capsys, tmp_path):
     """cohort -> randomise -> counts, each a CSV a person can open; the counts load."""
     import fd_bayes as fdb
-    from fd_bayes.records import simulate_records
+    from fd_bayes.data.records import simulate_records
 
     events, persons, custody = simulate_records(n_people=2000, index_date="2024-01-01", seed=3)
     paths = {}
@@ -150,7 +150,7 @@ def _saved_fit(folder, theta, seed):
 
     import numpy as np
 
-    from fd_bayes.spec import load_spec
+    from fd_bayes.modelling.spec import load_spec
     from tests.helpers import handmade_fit, small_counts
 
     fit, _, _ = handmade_fit(small_counts(), intercept=-0.5, theta=theta, seed=seed)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fd_bayes.cohort import KNIFE_RULE, CohortResult, Rule, age_at, eligible, flow
+from fd_bayes.data.cohort import KNIFE_RULE, CohortResult, Rule, age_at, eligible, flow
+from fd_bayes.data.records import simulate_records
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.records import simulate_records
 
 INDEX = "2024-03-15"  # mid-month, so calendar-month arithmetic is visible
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
-from fd_bayes.effects import EFFECT_COLUMNS, g_computation, hdi, summarise_ratios
-from fd_bayes.fit import Fit
+from fd_bayes.inference import idata as infd
+from fd_bayes.results.effects import EFFECT_COLUMNS, g_computation, hdi, summarise_ratios
+from fd_bayes.results.fit import Fit
 from tests.helpers import handmade_fit
 
 

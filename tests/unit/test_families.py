@@ -14,8 +14,9 @@ from scipy import stats
 from scipy.special import expit, logit
 
 import fd_bayes as fdb
-from fd_bayes import SpecError, families
-from fd_bayes.build import (
+from fd_bayes import SpecError
+from fd_bayes.modelling import families
+from fd_bayes.modelling.build import (
     Design,
     build_model,
     excess_counts,
@@ -24,9 +25,9 @@ from fd_bayes.build import (
     pointwise_loglik,
     resolve_structure,
 )
-from fd_bayes.families import RowParams
-from fd_bayes.fit import posterior_predictive, sample_prior
-from fd_bayes.spec import load_spec
+from fd_bayes.modelling.families import RowParams
+from fd_bayes.modelling.spec import load_spec
+from fd_bayes.results.fit import posterior_predictive, sample_prior
 from tests.helpers import small_counts
 
 ZERO_FAMILIES = ("zinb", "hurdle_negbin")

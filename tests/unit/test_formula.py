@@ -12,7 +12,7 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes.errors import FdBayesError, ModelNote, SettingsError
-from fd_bayes.formula import (
+from fd_bayes.results.formula import (
     FAMILIES,
     OFFSET_COLUMN,
     bambi_frame,
@@ -283,7 +283,7 @@ def test_family_loglik_broadcasts_draws_against_rows():
 
 
 def test_formula_fits_cannot_be_saved(tmp_path):
-    from fd_bayes.formula import FormulaFit
+    from fd_bayes.results.formula import FormulaFit
 
     fit = FormulaFit.__new__(FormulaFit)  # saving is refused before anything is read
     with pytest.raises(FdBayesError, match="cannot be saved yet"):

@@ -8,7 +8,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
-from fd_bayes.build import excess_counts, negbin_loglik, poisson_loglik
+from fd_bayes.modelling.build import excess_counts, negbin_loglik, poisson_loglik
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import gammaln
 
-from fd_bayes import families
-from fd_bayes.build import _log_gamma, excess_counts, negmult_loglik
+from fd_bayes.modelling import families
+from fd_bayes.modelling.build import _log_gamma, excess_counts, negmult_loglik
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes.cohort import eligible
+from fd_bayes.data.cohort import eligible
+from fd_bayes.data.outcomes import counts_from_events
+from fd_bayes.data.randomise import balance, randomise
+from fd_bayes.data.records import simulate_records
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.outcomes import counts_from_events
-from fd_bayes.randomise import balance, randomise
-from fd_bayes.records import simulate_records
 
 INDEX = "2024-03-15"  # follow-up [2024-03-15, 2025-03-15): 365 days
 ALLOC = pd.DataFrame(

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import cli, plan, simstudy
+from fd_bayes import cli, plan
 from fd_bayes.errors import DiagnosticsWarning, SettingsError
+from fd_bayes.plan import simstudy
 from tests.helpers import handmade_fit, small_counts
 
 
@@ -329,7 +330,7 @@ def test_plan_cli_errors(monkeypatch, capsys, tmp_path):
 
 # -- calibration results (hand-made ranks) ------------------------------------------------
 def test_calibration_table_and_summary_from_handmade_ranks(tmp_path):
-    from fd_bayes.calibrate import Calibration
+    from fd_bayes.plan.calibrate import Calibration
 
     rng = np.random.default_rng(0)
     n = 200

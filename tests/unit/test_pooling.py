@@ -9,12 +9,12 @@ import pytest
 from scipy import stats
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, build_model, resolve_structure
-from fd_bayes.effects import EFFECT_COLUMNS
-from fd_bayes.fit import NEW_TRIAL_SEED_OFFSET, Fit
-from fd_bayes.simulate_sites import simulate_sites
-from fd_bayes.spec import load_spec
+from fd_bayes.data.simulate_sites import simulate_sites
+from fd_bayes.inference import idata as infd
+from fd_bayes.modelling.build import Design, build_model, resolve_structure
+from fd_bayes.modelling.spec import load_spec
+from fd_bayes.results.effects import EFFECT_COLUMNS
+from fd_bayes.results.fit import NEW_TRIAL_SEED_OFFSET, Fit
 from tests.helpers import small_counts
 
 
@@ -112,7 +112,7 @@ def test_spec_hash_of_single_trial_specs_unchanged_by_trial_term():
     spec = load_spec("negbin_hier")
     raw = spec.to_dict()
     raw["treatment"].pop("trial")
-    from fd_bayes.spec import spec_from_dict
+    from fd_bayes.modelling.spec import spec_from_dict
 
     assert spec_from_dict(raw).content_hash == spec.content_hash
 
@@ -276,7 +276,7 @@ def test_simulate_sites_truth():
 
 def test_read_aggregate_accepts_yi_vi_sei_or_counts(tmp_path):
     from fd_bayes import meta
-    from fd_bayes.pooling import read_aggregate
+    from fd_bayes.meta.pooling import read_aggregate
 
     labels, yi, vi = read_aggregate(
         pd.DataFrame({"trial": ["a", "b"], "yi": [-0.5, 0.1], "sei": [0.2, 0.3]})
@@ -349,7 +349,7 @@ def test_cli_pool_errors(monkeypatch, capsys, tmp_path):
 
 
 def test_trial_rows_markdown_lists_trials_and_the_new_site():
-    from fd_bayes.pooling import trial_rows_markdown
+    from fd_bayes.meta.pooling import trial_rows_markdown
 
     fit, _, _ = _handmade_pooled()
     text = trial_rows_markdown(fit.effects())

@@ -10,9 +10,9 @@ from scipy import stats
 
 import fd_bayes as fdb
 from fd_bayes.errors import SettingsError
-from fd_bayes.fit import Fit
-from fd_bayes.priors import PRIOR_COLUMNS, implied, priors, scipy_dist
-from fd_bayes.spec import Prior, load_spec
+from fd_bayes.modelling.priors import PRIOR_COLUMNS, implied, priors, scipy_dist
+from fd_bayes.modelling.spec import Prior, load_spec
+from fd_bayes.results.fit import Fit
 from tests.helpers import handmade_fit, small_counts
 
 TREATMENT_PRIORS = {"effect_overall", "crime_sd", "outcome_effect", "age_effect", "cell_sd"}

@@ -10,11 +10,17 @@ import pytest
 from scipy import stats
 
 import fd_bayes as fdb
-from fd_bayes.build import INDIVIDUAL_DATA, Design, build_model, model_data, resolve_structure
-from fd_bayes.effects import EFFECT_COLUMNS, insert_published, published_rows
 from fd_bayes.errors import DataError, SettingsError
+from fd_bayes.modelling.build import (
+    INDIVIDUAL_DATA,
+    Design,
+    build_model,
+    model_data,
+    resolve_structure,
+)
+from fd_bayes.modelling.spec import load_spec
 from fd_bayes.report.exports import disclosed
-from fd_bayes.spec import load_spec
+from fd_bayes.results.effects import EFFECT_COLUMNS, insert_published, published_rows
 from tests.helpers import small_counts
 
 PUB = fdb.Published(["P1", "P2", "P3"], [-0.5, -0.3, -0.7], [0.2, 0.25, 0.3])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
+from fd_bayes.data.randomise import Allocation, balance, randomise
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.randomise import Allocation, balance, randomise
 
 N_TREAT = {"11-17": 20, "18-25": 25}
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes import inference_data as infd
+from fd_bayes.inference import idata as infd
 from fd_bayes.report.html import (
     data_description,
     findings_table,
@@ -269,8 +269,8 @@ def test_headline_draws_and_rank_counts():
 
 
 def test_quantity_diagnostics_per_reported_rate_ratio(fitted, html):
-    from fd_bayes.effects import estimate_groups, g_computation
     from fd_bayes.report.html import quantity_diagnostics
+    from fd_bayes.results.effects import estimate_groups, g_computation
 
     fit, _ = fitted
     effects = fit.effects()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fd_bayes.disclosure import suppress_small_cells
+from fd_bayes.report.disclosure import suppress_small_cells
 from fd_bayes.report.sentences import effect_sentence, percent
 from fd_bayes.report.summary import summary_markdown
 from fd_bayes.report.trials import trial_rows_markdown, trial_table
@@ -168,7 +168,7 @@ def test_single_trial_summary_is_unchanged_by_pooling(single):
 
 
 def test_pooled_md_is_the_report_function():
-    from fd_bayes import pooling
+    from fd_bayes.meta import pooling
     from fd_bayes.report import trials
 
     assert pooling.trial_rows_markdown is trials.trial_rows_markdown

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from fd_bayes import constants
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import DiagnosticsWarning, SettingsError
-from fd_bayes.fit import Fit
-from fd_bayes.sensitivity import (
+from fd_bayes.modelling.spec import load_spec
+from fd_bayes.results.fit import Fit
+from fd_bayes.results.sensitivity import (
     FLAG_COLUMNS,
     KEYS,
     TABLE_COLUMNS,
@@ -25,8 +27,6 @@ from fd_bayes.sensitivity import (
     sensitivity_table,
     wide_table,
 )
-from fd_bayes.spec import load_spec
-from fd_bayes.trial import Trial
 from tests.helpers import handmade_fit, small_counts
 
 ESTIMATES = [
@@ -266,7 +266,7 @@ def test_from_fits():
 
 @pytest.fixture
 def fake_fit(monkeypatch):
-    """Replace fd_bayes.fit.fit: record the calls, return hand-made fits whose effect
+    """Replace fd_bayes.results.fit.fit: record the calls, return hand-made fits whose effect
     follows the spec's effect_overall scale, and warn for the sceptical spec."""
     calls = []
 
@@ -278,7 +278,7 @@ def fake_fit(monkeypatch):
         return _handmade(-sigma, spec=model, seed=len(calls))
 
     # the module, not the function that fd_bayes re-exports under the same name
-    monkeypatch.setattr(sys.modules["fd_bayes.fit"], "fit", fake)
+    monkeypatch.setattr(sys.modules["fd_bayes.results.fit"], "fit", fake)
     return calls
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes.simulate import example_trial_with_truth
+from fd_bayes.data.simulate import example_trial_with_truth
 
 
 def test_example_trial_has_the_milton_keynes_design():

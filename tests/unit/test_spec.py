@@ -11,7 +11,7 @@ import pytest
 
 import fd_bayes as fdb
 from fd_bayes import SpecError
-from fd_bayes.spec import load_spec
+from fd_bayes.modelling.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +104,7 @@ def test_hash_follows_meaning_not_formatting(tmp_path):
 
 
 def test_spec_round_trips_through_dict():
-    from fd_bayes.spec import spec_from_dict
+    from fd_bayes.modelling.spec import spec_from_dict
 
     spec = load_spec("poisson_hier")
     assert spec_from_dict(spec.to_dict()).content_hash == spec.content_hash

@@ -45,7 +45,7 @@ from fd_bayes.plan import (
     diagnostic_tallies,
     simulate,
 )
-from fd_bayes.simstudy import int_seed, run_study, study_seed
+from fd_bayes.plan.simstudy import int_seed, run_study, study_seed
 
 #: Parameters ranked by default (those present in the fitted model; vector parameters
 #: are ranked element by element).
@@ -71,8 +71,8 @@ def _prior_draws(spec, design, structure, n: int, seed: int):
     The same (spec, structure, labels, n, seed) gives the same draws in every process,
     so simulation ``i`` takes draw ``i`` wherever it runs.
     """
-    from fd_bayes.build import build_model, model_key
-    from fd_bayes.fit import sample_prior
+    from fd_bayes.modelling.build import build_model, model_key
+    from fd_bayes.results.fit import sample_prior
 
     key = (model_key(spec, design, structure), n, seed)
     if key not in _prior_cache:
@@ -113,10 +113,10 @@ class CalibrationJob:
     rank_draws: int = RANK_DRAWS
 
     def __call__(self, index: int, seq: np.random.SeedSequence) -> dict:
-        from fd_bayes.build import Design, excess_counts, resolve_structure
-        from fd_bayes.fit import posterior_predictive
-        from fd_bayes.spec import load_spec
-        from fd_bayes.trial import Trial
+        from fd_bayes.data.trial import Trial
+        from fd_bayes.modelling.build import Design, excess_counts, resolve_structure
+        from fd_bayes.modelling.spec import load_spec
+        from fd_bayes.results.fit import posterior_predictive
 
         spec = load_spec(self.settings.model).with_priors(self.settings.priors)
         people, _ = simulate(self.design, 1.0, _child(seq, 0))
@@ -339,7 +339,7 @@ def calibrate(
         design = design_from(design)
     if rank_draws > draws * chains:
         raise SettingsError(f"rank_draws ({rank_draws}) must be <= draws x chains")
-    from fd_bayes.spec import load_spec
+    from fd_bayes.modelling.spec import load_spec
 
     load_spec(model).with_priors(priors)  # fail here, not in every worker
     seed = study_seed(seed)

@@ -11,7 +11,7 @@ the fit) hundreds of times. This module runs such a job over simulation indices:
   in which batches finished: a study gives identical results in one process, in local
   processes and on a Dask cluster.
 - **Batches**: the indices are cut into batches; one batch is one task. A worker process
-  compiles the model once (the compiled-model cache of :mod:`fd_bayes.sampling` lives
+  compiles the model once (the compiled-model cache of :mod:`fd_bayes.inference.sampling` lives
   in the process) and reuses it for every later simulation of the same design.
 - **Where**: ``client=None`` runs the batches in local worker processes
   (``workers`` of them, started with ``spawn``; ``workers=1`` runs them in this process,
@@ -85,7 +85,7 @@ def run_batch(job: Job, indices: Sequence[int], seed: int) -> BatchResult:
     ``pid``. Warnings are caught here, so
     that a study never stops on a failed diagnostic: it counts them.
     """
-    from fd_bayes import sampling
+    from fd_bayes.inference import sampling
 
     t0 = time.perf_counter()
     before = sampling.compile_count()

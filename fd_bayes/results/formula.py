@@ -8,7 +8,7 @@ every other fit's: the treatment effect is g-computation from Bambi's prediction
 every treated person-row, the expected count over one year (365 days at risk) is
 predicted twice per posterior draw, once with ``arm`` set to ``treatment`` and once with
 ``arm`` set to ``control`` (:func:`counterfactual_frame`), and
-:func:`fd_bayes.effects.effects_table` sums them exactly as for the catalogue models.
+:func:`fd_bayes.results.effects.effects_table` sums them exactly as for the catalogue models.
 
 Privacy: the frame given to Bambi carries integer person codes
 (:meth:`fd_bayes.Trial.person_index`) in the column ``person_id``, never the
@@ -36,8 +36,6 @@ import pandas as pd
 import xarray as xr
 from scipy.special import gammaln
 
-from fd_bayes import inference_data as infd
-from fd_bayes.build import Design
 from fd_bayes.constants import (
     DAYS_PER_YEAR,
     DEFAULT_CHAINS,
@@ -46,11 +44,13 @@ from fd_bayes.constants import (
     DEFAULT_TUNE,
     HDI_PROB,
 )
-from fd_bayes.effects import effects_table
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
-from fd_bayes.fit import Fit, _version, check_fit_settings
-from fd_bayes.sampling import resolve_sampler
-from fd_bayes.trial import Trial
+from fd_bayes.inference import idata as infd
+from fd_bayes.inference.sampling import resolve_sampler
+from fd_bayes.modelling.build import Design
+from fd_bayes.results.effects import effects_table
+from fd_bayes.results.fit import Fit, _version, check_fit_settings
 
 #: Bambi families whose expected count fd_bayes knows how to compute (all log link).
 FAMILIES: dict[str, str] = {
@@ -340,7 +340,7 @@ class FormulaFit(Fit):
 
         The potential outcomes are Bambi's predictions for every treated person-row with
         ``arm`` set to ``treatment`` and to ``control`` and one year at risk; the table
-        is built from them by :func:`fd_bayes.effects.effects_table`, as for catalogue
+        is built from them by :func:`fd_bayes.results.effects.effects_table`, as for catalogue
         fits. Pooled data get per-trial rows but no new-site prediction (a formula
         model has no declared between-trial distribution to draw from).
         """
@@ -397,7 +397,7 @@ def _user_stacklevel() -> int:
     """Warning stacklevel that points at the user's line: 2 when the user called
     :func:`fit_formula`, 3 when they called :func:`fd_bayes.fit` (which calls it)."""
     caller = sys._getframe(2)  # 0: here, 1: fit_formula, 2: whoever called fit_formula
-    return 3 if caller.f_globals.get("__name__") == "fd_bayes.fit" else 2
+    return 3 if caller.f_globals.get("__name__") == "fd_bayes.results.fit" else 2
 
 
 @contextmanager

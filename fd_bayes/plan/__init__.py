@@ -16,7 +16,7 @@ with no effect (``effect=1``) the same share is the false-positive rate.
 - :func:`assurance` runs the study and returns an :class:`Assurance`;
   :func:`sample_size` runs it for several sizes and draws the curve.
 
-Simulations run in local processes or on a Dask cluster (:mod:`fd_bayes.simstudy`),
+Simulations run in local processes or on a Dask cluster (:mod:`fd_bayes.plan.simstudy`),
 with seeds derived per simulation, so the results do not depend on where they ran.
 """
 
@@ -32,8 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fd_bayes import inference_data as infd
-from fd_bayes.build import SEP, excess_counts, expected_counts
 from fd_bayes.constants import (
     DAYS_PER_YEAR,
     DEFAULT_MODEL,
@@ -43,10 +41,12 @@ from fd_bayes.constants import (
     HDI_PROB,
     RHAT_MAX,
 )
-from fd_bayes.effects import hdi
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import SettingsError
-from fd_bayes.simstudy import int_seed, mc_se, run_study, study_seed
-from fd_bayes.trial import Trial
+from fd_bayes.inference import idata as infd
+from fd_bayes.modelling.build import SEP, excess_counts, expected_counts
+from fd_bayes.plan.simstudy import int_seed, mc_se, run_study, study_seed
+from fd_bayes.results.effects import hdi
 
 #: Sampling settings of each simulated fit unless told otherwise (see ``docs/planning.md``
 #: and ``benchmarks/bench_plan.py`` for why these suffice for a decision at 0.95).
@@ -321,7 +321,7 @@ def design_from(
     replace the source's arm sizes (an int is split over age bands in the source's
     proportions).
     """
-    from fd_bayes.fit import Fit
+    from fd_bayes.results.fit import Fit
 
     if isinstance(source, Fit):
         design = _design_from_fit(source)
@@ -415,7 +415,7 @@ def _design_from_fit(fit) -> PlanDesign:
 
 
 def _design_from_trial(trial: Trial, person_sd, baseline_slope) -> PlanDesign:
-    from fd_bayes.build import Design
+    from fd_bayes.modelling.build import Design
 
     d = Design.from_trial(trial)
     data = trial.data
@@ -890,7 +890,7 @@ class FitSettings:
     priors: dict | None = None
 
     def fit(self, trial: Trial, seed: int):
-        from fd_bayes.fit import fit
+        from fd_bayes.results.fit import fit
 
         return fit(
             trial,
@@ -1203,7 +1203,7 @@ def assurance(
     frequentist : bool
         Also apply the NB GLM rule (p < 0.05 and an estimated reduction).
     """
-    from fd_bayes.fit import Fit
+    from fd_bayes.results.fit import Fit
 
     if isinstance(design, Fit | Trial):
         design = design_from(design)
@@ -1212,7 +1212,7 @@ def assurance(
     _check_effect(effect, design)
     decision = Decision.parse(decision, design)
     settings = FitSettings(model, draws, tune, chains, target_accept, sampler, 1, priors)
-    from fd_bayes.spec import load_spec
+    from fd_bayes.modelling.spec import load_spec
 
     load_spec(model)  # a bad name fails here, not in every worker
     seed = study_seed(seed)
@@ -1387,7 +1387,7 @@ def sample_size(
     Monte Carlo errors suggest. ``kwargs`` go to :func:`assurance` (``n_sims``,
     ``seed``, ``client``, ``false_positive``, sampling settings, ...).
     """
-    from fd_bayes.fit import Fit
+    from fd_bayes.results.fit import Fit
 
     if isinstance(design, Fit | Trial):
         design = design_from(design)

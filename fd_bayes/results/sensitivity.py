@@ -29,7 +29,7 @@ import pandas as pd
 
 from fd_bayes.constants import DEFAULT_MODEL, HDI_PROB, SENSITIVITY_THRESHOLDS
 from fd_bayes.errors import FdBayesWarning, SettingsError
-from fd_bayes.spec import ModelSpec, catalogue_dir, load_spec
+from fd_bayes.modelling.spec import ModelSpec, catalogue_dir, load_spec
 
 #: Columns that identify an estimate (one row of the effects table).
 KEYS = ["level", "outcome", "crime_type", "age_band"]
@@ -613,7 +613,7 @@ def sensitivity(
     >>> sens = fdb.sensitivity(trial, priors=["negbin_sceptical"], seed=11)  # doctest: +SKIP
     >>> print(sens.summary())                                               # doctest: +SKIP
     """
-    from fd_bayes.fit import fit
+    from fd_bayes.results.fit import fit
 
     base = load_spec(model)
     alternatives = _resolve(base, _default_alternatives(base) if priors is None else priors, names)

@@ -21,7 +21,7 @@ from scipy import stats
 from scipy.special import expit
 
 from fd_bayes.errors import SettingsError
-from fd_bayes.spec import ModelSpec, Prior, load_spec
+from fd_bayes.modelling.spec import ModelSpec, Prior, load_spec
 
 #: Columns of :func:`priors`, in order.
 PRIOR_COLUMNS = ["prior", "dist", "params", "parameter", "implied", "note"]
@@ -316,7 +316,7 @@ def _row(name: str, prior: Prior, n_levels: int | None = None, note: str = "") -
 
 def _fit_rows(fit) -> list[dict]:
     """Rows for a fit: its priors, with notes on the terms its data changed."""
-    from fd_bayes.build import resolve_structure
+    from fd_bayes.modelling.build import resolve_structure
 
     spec, design = fit.spec, fit.design
     structure = resolve_structure(spec, design)
@@ -388,7 +388,7 @@ def priors(
     >>> table.set_index("prior").loc["effect_overall", "implied"]  # doctest: +SKIP
     '95% prior mass on rate ratios 0.38 to 2.66; prior P(RR < 1) = 0.50'
     """
-    from fd_bayes.fit import Fit
+    from fd_bayes.results.fit import Fit
 
     if isinstance(model, Fit):
         if overrides:

@@ -42,7 +42,7 @@ def read_aggregate(table: pd.DataFrame | str | Path) -> tuple[list[str], np.ndar
     rule, 0.5 added to both arms).
     """
     if not isinstance(table, pd.DataFrame):
-        from fd_bayes.trial import read_table
+        from fd_bayes.data.trial import read_table
 
         table = read_table(table, "trials")
     if "trial" not in table.columns:

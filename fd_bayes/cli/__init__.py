@@ -253,7 +253,7 @@ def report_command(
 @app.command()
 def models() -> None:
     """List the model catalogue: name, likelihood family and description."""
-    from fd_bayes.spec import available_models, load_spec
+    from fd_bayes.modelling.spec import available_models, load_spec
 
     table = RichTable(title="fd_bayes model catalogue")
     table.add_column("name", style="cyan")
@@ -340,7 +340,7 @@ def _check_out_file(out: Path, force: bool, what: str = "--out") -> None:
 
 def _read_table(path: Path, what: str):
     """Read a CSV as text columns (ids keep leading zeros; dates are parsed by fd_bayes)."""
-    from fd_bayes.trial import read_table
+    from fd_bayes.data.trial import read_table
 
     return read_table(path, what, dtype=str)
 
@@ -407,7 +407,7 @@ def cohort(
     ] = False,
 ) -> None:
     """Find the eligible cohort (the seed's knife rule) at an index date and write it as CSV."""
-    from fd_bayes.cohort import KNIFE_RULE, eligible
+    from fd_bayes.data.cohort import KNIFE_RULE, eligible
 
     _check_out_file(out, force)
     if flow_out is not None:
@@ -467,7 +467,7 @@ def randomise_command(
     ] = False,
 ) -> None:
     """Randomise a cohort: exactly N treated per stratum; writes the allocation and audit record."""
-    from fd_bayes.randomise import randomise
+    from fd_bayes.data.randomise import randomise
 
     audit = audit if audit is not None else out.with_suffix(".audit.json")
     _check_out_file(out, force)
@@ -532,7 +532,7 @@ def counts(
 ) -> None:
     """Count pre/follow-up events per person x crime type x outcome: the CSV that `fit` reads."""
     import fd_bayes as fdb
-    from fd_bayes.outcomes import counts_from_events
+    from fd_bayes.data.outcomes import counts_from_events
 
     _check_out_file(out, force)
     table = counts_from_events(
@@ -615,7 +615,7 @@ def pool(
 ) -> None:
     """Pool trials: published estimates (meta-analysis) or individual data (--ipd)."""
     import fd_bayes as fdb
-    from fd_bayes.pooling import AGGREGATE_FILES, pool_aggregate, read_aggregate
+    from fd_bayes.meta.pooling import AGGREGATE_FILES, pool_aggregate, read_aggregate
 
     # unset: each analysis keeps its own default (fit's or meta.bayes's)
     accept = {} if target_accept is None else {"target_accept": target_accept}
@@ -686,7 +686,7 @@ def pool(
         **accept,
         **extra,
     )
-    from fd_bayes.pooling import trial_rows_markdown
+    from fd_bayes.meta.pooling import trial_rows_markdown
 
     (out / "pooled.md").write_text(trial_rows_markdown(fit.effects()), encoding="utf-8")
     out_console.print(f"Wrote {out / 'pooled.md'} (trial and new-site rows)", highlight=False)

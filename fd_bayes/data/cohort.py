@@ -35,8 +35,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fd_bayes.data.trial import _fail
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.trial import _fail
 
 #: The roles a record may have.
 ROLES: tuple[str, str] = ("suspect", "victim")
@@ -80,7 +80,7 @@ class Rule:
 
     Examples
     --------
-    >>> from fd_bayes.cohort import Rule
+    >>> from fd_bayes.data.cohort import Rule
     >>> rule = Rule(anchor_crime_types={"knife", "firearm"}, min_age=14,
     ...             age_bands=(("14-17", 14, 17), ("18-25", 18, 25)), name="weapons")
     >>> rule.band_labels
@@ -353,7 +353,7 @@ def _assess(
     max_years_after: int | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not isinstance(rule, Rule):
-        raise SettingsError(f"rule must be a fd_bayes.cohort.Rule, got {type(rule).__name__}")
+        raise SettingsError(f"rule must be a fd_bayes.data.cohort.Rule, got {type(rule).__name__}")
     index = _as_date(index_date, "index_date")
     ev, n_dup = validate_events(events, duplicates)
     people = validate_persons(persons)
@@ -548,8 +548,8 @@ def eligible(
     Examples
     --------
     >>> import fd_bayes as fdb
-    >>> from fd_bayes.cohort import eligible
-    >>> from fd_bayes.records import simulate_records
+    >>> from fd_bayes.data.cohort import eligible
+    >>> from fd_bayes.data.records import simulate_records
     >>> events, persons, custody = simulate_records(n_people=500, seed=1)
     >>> result = eligible(events, persons, "2024-01-01", return_flow=True)
     >>> list(result.cohort.columns)

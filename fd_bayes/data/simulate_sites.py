@@ -1,7 +1,7 @@
 """Simulated multi-site trials with known site effects, for pooled models (issue 7).
 
 :func:`simulate_sites` draws several trials from the model that ``negbin_pooled``
-assumes: each site is a :func:`~fd_bayes.simulate.simulate_trial` with its own control
+assumes: each site is a :func:`~fd_bayes.data.simulate.simulate_trial` with its own control
 rates, and its log rate ratios shifted by a site effect ``eta[t] ~ Normal(0, tau)``
 shared by every crime type. It returns one multi-trial :class:`~fd_bayes.Trial` (built
 with :meth:`~fd_bayes.Trial.concat`) and the truth.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fd_bayes.simulate import simulate_trial
-from fd_bayes.trial import Trial
+from fd_bayes.data.simulate import simulate_trial
+from fd_bayes.data.trial import Trial
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,9 @@ def simulate_sites(
     rate_spread : float
         SD of the sites' log control-rate multipliers (sites differ in crime levels).
     person_sd, dispersion, baseline_slope : float
-        As :func:`~fd_bayes.simulate.simulate_trial`.
+        As :func:`~fd_bayes.data.simulate.simulate_trial`.
     person_frailty : {"lognormal", "gamma"}
-        As :func:`~fd_bayes.simulate.simulate_trial`: ``"gamma"`` with
+        As :func:`~fd_bayes.data.simulate.simulate_trial`: ``"gamma"`` with
         ``dispersion=math.inf`` draws from the model of ``negmult_pooled``.
     names : sequence of str, optional
         Site labels (default ``site 1``, ...).

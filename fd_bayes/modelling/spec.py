@@ -98,7 +98,7 @@ class ModelSpec:
         Likelihood family: ``negbin``, ``poisson``, ``zinb`` (zero-inflated negative
         binomial), ``hurdle_negbin`` (hurdle negative binomial) or ``negmult`` (Poisson
         counts given a gamma person frailty, the frailty integrated out: a negative
-        multinomial per person); see :mod:`fd_bayes.families`.
+        multinomial per person); see :mod:`fd_bayes.modelling.families`.
     terms : dict
         ``person_effect`` (true, false or ``"correlated"``: one effect per person and
         outcome, correlated across outcomes) and ``baseline`` (bool).
@@ -170,8 +170,8 @@ class ModelSpec:
 
 def catalogue_dir() -> Path:
     """Where the shipped model specs live (inside the wheel, else the source tree)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "models", here.parent / "models"):
+    package = Path(__file__).resolve().parent.parent  # fd_bayes/
+    for candidate in (package / "models", package.parent / "models"):
         if candidate.is_dir() and any(candidate.glob("*.toml")):
             return candidate
     raise SpecError("the model catalogue is missing from this installation")

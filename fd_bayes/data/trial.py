@@ -367,13 +367,14 @@ class Trial:
         harm_weights: Mapping[str, float] | None = None,
         **kwargs,
     ) -> Trial:
-        """Count outcomes from police records (see :func:`fd_bayes.outcomes.counts_from_events`).
+        """Count outcomes from police records (see
+        :func:`fd_bayes.data.outcomes.counts_from_events`).
 
         ``offending`` counts suspect events and ``victimisation`` victim events in the
         12 months before and the ``follow_up_days`` from the index date; every person x
         crime type x outcome is present (zero-filled); exposure excludes custody days.
         """
-        from fd_bayes.outcomes import counts_from_events
+        from fd_bayes.data.outcomes import counts_from_events
 
         counts = counts_from_events(
             events, allocation, index_date, follow_up_days, custody, crime_types, **kwargs

@@ -1,7 +1,7 @@
 """Likelihood families: the distribution of one follow-up count given its parameters.
 
 Every family has a count part with mean ``mu`` (log link: the linear predictor of
-:func:`fd_bayes.build.build_model`) and, for the negative-binomial families, a shape
+:func:`fd_bayes.modelling.build.build_model`) and, for the negative-binomial families, a shape
 ``phi`` (variance ``mu + mu^2 / phi``). The zero-handling families add a zero part with
 a linear predictor ``z`` per row (its crime type x outcome and arm):
 
@@ -35,11 +35,11 @@ with ``NB0 = (phi / (phi + mu))^phi``, ``log NB0 = -phi * log1p(mu / phi)``.
   Each count is marginally NB(mu, k); a person's counts are positively correlated
   through ``g`` (the role of the normal person effect of the other families). After
   sampling, each draw's frailties are drawn from their exact conditional posterior
-  ``Gamma(k + S, k + M)`` (:func:`fd_bayes.build.frailty_draws`), so everything
+  ``Gamma(k + S, k + M)`` (:func:`fd_bayes.modelling.build.frailty_draws`), so everything
   computed from draws (effects, predictive checks) is the Poisson family given ``g``.
 
 Each family is stated here twice: in PyTensor, as what its zero part adds to the
-NB log-likelihood of :func:`fd_bayes.build.negbin_loglik` (all data symbolic, so a
+NB log-likelihood of :func:`fd_bayes.modelling.build.negbin_loglik` (all data symbolic, so a
 compiled model takes new data of the same shape), and in numpy, for what is computed
 from posterior draws: the pointwise log-likelihood (PSIS-LOO), the mean ``E[y]`` that
 g-computation sums (so an effects table means the same for every family: ratios of
@@ -125,7 +125,7 @@ def zero_part_loglik(family: str, y, eta, log_phi, zero):
 
     ``y`` counts, ``eta`` log count-part means, ``log_phi`` the log shape of each row and
     ``zero`` the zero part's linear predictor (all of the same length, all may be
-    symbolic). Added to :func:`fd_bayes.build.negbin_loglik` of all rows it gives the
+    symbolic). Added to :func:`fd_bayes.modelling.build.negbin_loglik` of all rows it gives the
     family's log-likelihood; 0 for families without a zero part. Stable: ``log NB0``
     from ``softplus``, ``log(1 - NB0)`` by ``log1mexp``, logits by ``softplus``.
     """

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fd_bayes.cohort import cohort_hash
 from fd_bayes.constants import ARMS
+from fd_bayes.data.cohort import cohort_hash
+from fd_bayes.data.trial import _fail
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.trial import _fail
 
 TREATMENT, CONTROL = ARMS
 #: How a drawn stratum is done (recorded in the audit record).
@@ -110,7 +110,7 @@ def randomise(
     ----------
     cohort : pandas.DataFrame
         One row per person with ``person_id`` and the strata column(s), e.g. the
-        result of :func:`fd_bayes.cohort.eligible`.
+        result of :func:`fd_bayes.data.cohort.eligible`.
     n_treat : int, float or mapping stratum -> int or float
         Treated people per stratum: an int is a count, a float in (0, 1) a proportion of
         the stratum (rounded to the nearest whole person, halves up). One value applies
@@ -138,7 +138,7 @@ def randomise(
     Examples
     --------
     >>> import pandas as pd
-    >>> from fd_bayes.randomise import randomise
+    >>> from fd_bayes.data.randomise import randomise
     >>> cohort = pd.DataFrame({"person_id": [f"p{i}" for i in range(10)],
     ...                        "age_band": ["11-17"] * 4 + ["18-25"] * 6})
     >>> alloc = randomise(cohort, n_treat={"11-17": 2, "18-25": 0.5}, seed=7)
@@ -155,7 +155,7 @@ def randomise(
             missing[0],
             f"missing from the cohort (columns present: {', '.join(map(str, cohort.columns))})",
             None,
-            "pass the cohort from fd_bayes.cohort.eligible, or name the strata column(s) "
+            "pass the cohort from fd_bayes.data.cohort.eligible, or name the strata column(s) "
             "with strata=",
         )
     if cohort.empty:

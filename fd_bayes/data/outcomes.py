@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from fd_bayes.cohort import _as_date, _parse_dates, _require, _text, validate_events
 from fd_bayes.constants import ARMS, DEFAULT_EXPOSURE_DAYS
+from fd_bayes.data.cohort import _as_date, _parse_dates, _require, _text, validate_events
+from fd_bayes.data.trial import CANONICAL, _fail
 from fd_bayes.errors import DataError, SettingsError
-from fd_bayes.trial import CANONICAL, _fail
 
 #: Outcome name -> the event role it counts.
 OUTCOME_ROLES: dict[str, str] = {"offending": "suspect", "victimisation": "victim"}
@@ -148,7 +148,7 @@ def counts_from_events(
     ----------
     events : pandas.DataFrame
         ``person_id``, ``date``, ``crime_type``, ``role`` (optional ``event_id``), as for
-        :func:`fd_bayes.cohort.eligible`. Events of people not in the allocation, and
+        :func:`fd_bayes.data.cohort.eligible`. Events of people not in the allocation, and
         events outside a person's windows, are not counted.
     allocation : Allocation or pandas.DataFrame
         The randomisation: ``person_id``, ``arm``, ``age_band`` (optional, default
@@ -166,7 +166,7 @@ def counts_from_events(
     outcomes : mapping outcome -> role
         Default ``{"offending": "suspect", "victimisation": "victim"}``.
     duplicates : {"error", "drop"}
-        Duplicate event rows (see :func:`fd_bayes.cohort.validate_events`).
+        Duplicate event rows (see :func:`fd_bayes.data.cohort.validate_events`).
 
     Returns
     -------

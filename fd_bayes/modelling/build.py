@@ -19,12 +19,12 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import gammaln
 
-from fd_bayes import families
 from fd_bayes.constants import DAYS_PER_YEAR
+from fd_bayes.data.published import Published
+from fd_bayes.data.trial import DEFAULT_NAME, Trial
 from fd_bayes.errors import SettingsError
-from fd_bayes.published import Published
-from fd_bayes.spec import NB_FAMILIES, ModelSpec, Prior
-from fd_bayes.trial import DEFAULT_NAME, Trial
+from fd_bayes.modelling import families
+from fd_bayes.modelling.spec import NB_FAMILIES, ModelSpec, Prior
 
 SEP = " / "
 #: The label of a single trial with individual data pooled with published trials, when
@@ -414,7 +414,7 @@ def excess_counts(y: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray
     ``sum_rows sum_{k<y} log1p(k / phi_g) = sum_g sum_k N[g, k-1] log1p(k / phi_g)``, so the
     likelihood needs these counts instead of one term per event. The width is rounded up
     to a power of two (at least 8) so that data sets of the same design usually share a
-    shape, and a compiled model can be reused with new data (:mod:`fd_bayes.sampling`).
+    shape, and a compiled model can be reused with new data (:mod:`fd_bayes.inference.sampling`).
     """
     y = np.asarray(y).astype("int64")
     group = np.asarray(group).astype("int64")
@@ -714,7 +714,7 @@ def _published_likelihood(design: Design, data: dict, theta0, crime, outcome, tr
     between-trial distribution of the individual-data trials) and ``theta_link`` the
     typical log rate ratio of the published estimand: ``effect_overall`` plus the
     outcome term, plus the crime-type term when the estimand is one crime type (see
-    :class:`fd_bayes.published.Published`). Adds ``published_effect`` (eta_j) and
+    :class:`fd_bayes.data.published.Published`). Adds ``published_effect`` (eta_j) and
     ``published_log_rr`` (theta_link + eta_j) to the posterior.
     """
     pub = design.published
@@ -864,7 +864,7 @@ def row_parameters(
     ``treated`` (1 or 0, per row or for all) selects the arm; ``log_exposure`` is added
     to the log count-part mean (0: per person-year). Returns the count-part mean ``mu``,
     the NB shape of each row's crime type x outcome and the zero part's linear
-    predictor (:class:`fd_bayes.families.RowParams`), arrays (draws, len(rows)).
+    predictor (:class:`fd_bayes.modelling.families.RowParams`), arrays (draws, len(rows)).
     """
     stack = {"draw_all": ("chain", "draw")}
 
@@ -896,7 +896,7 @@ def expected_counts(
 
     Returns ``(mu_treat, mu_control)``, each an array (draws, len(rows)). These are the
     potential outcomes that g-computation sums: the family's mean ``E[y]``
-    (:func:`fd_bayes.families.mean`: ``mu`` for the NB and Poisson, ``(1 - pi) mu`` for
+    (:func:`fd_bayes.modelling.families.mean`: ``mu`` for the NB and Poisson, ``(1 - pi) mu`` for
     the zero-inflated NB, ``(1 - p0) mu / (1 - NB0)`` for the hurdle), each arm with its
     own zero part, so rate ratios mean the same for every family.
     """
@@ -953,7 +953,8 @@ def pointwise_loglik(posterior: xr.Dataset, design: Design, family: str) -> np.n
     """Log-likelihood of every observed row under every posterior draw.
 
     Treated rows use the expected count under treatment, the others under control, both
-    times the row's exposure; the likelihood is the family's (:func:`fd_bayes.families.logpmf`:
+    times the row's exposure; the likelihood is the family's
+    (:func:`fd_bayes.modelling.families.logpmf`:
     NB2 with shape ``dispersion`` per crime type x outcome, Poisson, or a zero-inflated
     or hurdle NB), as in :func:`build_model`.
 

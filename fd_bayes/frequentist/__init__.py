@@ -60,8 +60,8 @@ import pandas as pd
 from scipy import stats
 
 from fd_bayes.constants import DAYS_PER_YEAR, HDI_PROB
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import SettingsError
-from fd_bayes.trial import Trial
 
 __all__ = [
     "COLUMNS",

@@ -6,7 +6,7 @@ on the example trial), else PyMC's NUTS. ``"pymc"``, ``"nutpie"`` and ``"numpyro
 force one; asking for one that is not installed is an error, never a silent switch.
 
 Compile once, refit many: nutpie's compiled models are kept in a small in-process cache
-keyed by :func:`fd_bayes.build.model_key` (spec, resolved structure, labels and data
+keyed by :func:`fd_bayes.modelling.build.model_key` (spec, resolved structure, labels and data
 shapes). A fit with a known key swaps the data arrays into the compiled model
 (``with_data``) instead of compiling again; :func:`compile_count` counts real
 compilations (the planning and calibration tests assert on it). PyMC's and numpyro's
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pymc as pm
 
 from fd_bayes.errors import SettingsError
-from fd_bayes.inference_data import InferenceData
+from fd_bayes.inference.idata import InferenceData
 
 SAMPLERS = ("auto", "nutpie", "pymc", "numpyro", "nutpie-jax")
 #: Compiled nutpie models kept per process (least recently used dropped first).
@@ -114,7 +114,7 @@ def run_nuts(
 ) -> SamplingResult:
     """Sample the posterior of ``model``; returns posterior + sample_stats and timings.
 
-    With ``cache_key`` (see :func:`fd_bayes.build.model_key`) nutpie reuses a model
+    With ``cache_key`` (see :func:`fd_bayes.modelling.build.model_key`) nutpie reuses a model
     compiled earlier in this process under the same key, with ``data`` (name -> array of
     the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
     ``low_rank``: nutpie adapts a diagonal-plus-low-rank mass matrix (its

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from fd_bayes.cohort import _as_date
+from fd_bayes.data.cohort import _as_date
 
 #: Share of each crime type among events of ordinary and of knife-involved people.
 CRIME_MIX: dict[str, tuple[float, float]] = {

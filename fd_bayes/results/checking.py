@@ -6,7 +6,7 @@ replicated from the model, per arm x outcome x crime type (and over all crime ty
 The posterior predictive p-value ``ppp = P(T_rep >= T_obs)`` (ties counted half) near 0
 or 1 says the model cannot reproduce that feature of the data.
 
-PSIS-LOO (via :mod:`fd_bayes.inference_data`, which holds every ArviZ call) estimates
+PSIS-LOO (via :mod:`fd_bayes.inference.idata`, which holds every ArviZ call) estimates
 each model's expected log predictive density for a new person-row; :func:`compare`
 ranks fits of the same data by it.
 """
@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from fd_bayes import inference_data as infd
-from fd_bayes.build import Design, build_model
 from fd_bayes.constants import DEFAULT_MODEL, HDI_PROB
+from fd_bayes.data.trial import Trial
 from fd_bayes.errors import FdBayesError, LooWarning, SettingsError
-from fd_bayes.spec import ModelSpec, load_spec
-from fd_bayes.trial import Trial
+from fd_bayes.inference import idata as infd
+from fd_bayes.modelling.build import Design, build_model
+from fd_bayes.modelling.spec import ModelSpec, load_spec
 
 if TYPE_CHECKING:
-    from fd_bayes.fit import Fit
+    from fd_bayes.results.fit import Fit
 
 #: Statistics of a group of rows, in table order.
 STATISTICS = ("share_zeros", "mean", "variance", "dispersion", "max")
@@ -280,7 +280,7 @@ def prior_check(
     Returns the table; with ``return_draws=True`` also the replicated counts, an array
     (draws, obs).
     """
-    from fd_bayes.fit import posterior_predictive, sample_prior
+    from fd_bayes.results.fit import posterior_predictive, sample_prior
 
     if not isinstance(trial, Trial):
         raise SettingsError(f"prior_check() needs a Trial, got {type(trial).__name__}")

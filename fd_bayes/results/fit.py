@@ -20,9 +20,21 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from fd_bayes import families
-from fd_bayes import inference_data as infd
-from fd_bayes.build import (
+from fd_bayes.constants import (
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_MODEL,
+    DEFAULT_TARGET_ACCEPT,
+    DEFAULT_TUNE,
+    HDI_PROB,
+)
+from fd_bayes.data.published import Published
+from fd_bayes.data.trial import Trial
+from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
+from fd_bayes.inference import idata as infd
+from fd_bayes.inference.sampling import run_nuts
+from fd_bayes.modelling import families
+from fd_bayes.modelling.build import (
     Design,
     build_model,
     expected_counts,
@@ -35,20 +47,8 @@ from fd_bayes.build import (
     resolve_structure,
     row_trials,
 )
-from fd_bayes.constants import (
-    DEFAULT_CHAINS,
-    DEFAULT_DRAWS,
-    DEFAULT_MODEL,
-    DEFAULT_TARGET_ACCEPT,
-    DEFAULT_TUNE,
-    HDI_PROB,
-)
-from fd_bayes.effects import effects_table, insert_published, published_rows
-from fd_bayes.errors import DiagnosticsWarning, FdBayesError, ModelNote, SettingsError
-from fd_bayes.published import Published
-from fd_bayes.sampling import run_nuts
-from fd_bayes.spec import ModelSpec, load_spec, spec_from_dict
-from fd_bayes.trial import Trial
+from fd_bayes.modelling.spec import ModelSpec, load_spec, spec_from_dict
+from fd_bayes.results.effects import effects_table, insert_published, published_rows
 
 PRIOR_PREDICTIVE_DRAWS = 500
 MASS_MATRICES = ("auto", "diag", "low_rank")
@@ -233,15 +233,15 @@ class Fit:
 
     def ppc(self, group: str = "posterior") -> pd.DataFrame:
         """Observed vs replicated statistics with predictive p-values (see
-        :func:`fd_bayes.checking.ppc`)."""
-        from fd_bayes.checking import ppc
+        :func:`fd_bayes.results.checking.ppc`)."""
+        from fd_bayes.results.checking import ppc
 
         return ppc(self, group=group)
 
     def plot_ppc(self, path: str | Path | None = None, group: str = "posterior"):
         """Histograms of replicated statistics with the observed values marked (see
-        :func:`fd_bayes.checking.plot_ppc`)."""
-        from fd_bayes.checking import plot_ppc
+        :func:`fd_bayes.results.checking.plot_ppc`)."""
+        from fd_bayes.results.checking import plot_ppc
 
         return plot_ppc(self, path=path, group=group)
 
@@ -334,8 +334,8 @@ def fit(
     formula : str, optional
         Fit a Bambi formula model instead of a catalogue model, e.g. ``"post_count ~
         arm * crime_type + (1|person_id) + offset(log_exposure_years)"``; returns a
-        :class:`fd_bayes.formula.FormulaFit` with the same effects table (see
-        :func:`fd_bayes.formula.fit_formula` and ``docs/formula.md``). Needs
+        :class:`fd_bayes.results.formula.FormulaFit` with the same effects table (see
+        :func:`fd_bayes.results.formula.fit_formula` and ``docs/formula.md``). Needs
         ``pip install 'fd_bayes[bambi]'``; ``priors`` are then Bambi priors.
     family : str, optional
         The Bambi family of a formula model (default ``"negativebinomial"``; also
@@ -354,12 +354,12 @@ def fit(
         a pooled trial term, ``negbin_pooled`` or ``negmult_pooled``): each published
         estimate is ``Normal(typical log RR + its trial deviation, its SE)``, the
         deviation drawn from the same between-trial SD. The effects table adds a
-        ``trial`` row per published trial. See :class:`fd_bayes.published.Published`.
+        ``trial`` row per published trial. See :class:`fd_bayes.data.published.Published`.
 
     Notes
     -----
     A second fit of the same spec to data of the same design (same labels and shapes)
-    in the same process reuses nutpie's compiled model (see :mod:`fd_bayes.sampling`):
+    in the same process reuses nutpie's compiled model (see :mod:`fd_bayes.inference.sampling`):
     only the first pays the compile time.
 
     Returns
@@ -374,7 +374,7 @@ def fit(
         When a term the spec asks for cannot be identified and was left out.
     """
     if formula is not None:
-        from fd_bayes.formula import fit_formula
+        from fd_bayes.results.formula import fit_formula
 
         if model != DEFAULT_MODEL:
             raise SettingsError("give either model= (a catalogue model) or formula=, not both")
@@ -539,7 +539,7 @@ def log_likelihood_dataset(posterior: xr.Dataset, design: Design, family: str) -
 def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:
     """Replicated follow-up counts for every row, one set per posterior draw.
 
-    Drawn from the family's distribution (:func:`fd_bayes.families.draw`) with each
+    Drawn from the family's distribution (:func:`fd_bayes.modelling.families.draw`) with each
     row's parameters under its own arm and exposure. For a ``negmult`` model, draws
     without frailties (prior draws: :func:`fit` adds the conditional ones to every
     posterior) get frailties from their prior ``Gamma(k, k)``.

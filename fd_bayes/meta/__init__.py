@@ -574,7 +574,7 @@ class BayesMetaResult:
         Columns ``mean``, ``sd``, ``lower``, ``upper`` (highest-density interval at
         ``prob``) and ``p_below_0`` (share of draws below zero; NaN for ``tau``).
         """
-        from fd_bayes.effects import hdi
+        from fd_bayes.results.effects import hdi
 
         draws = np.column_stack([self.mu, self.tau, self.theta, self.predictive()])
         lower, upper = hdi(draws, prob)
@@ -593,13 +593,13 @@ class BayesMetaResult:
 
     def diagnostics(self) -> dict:
         """``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences`` (and sizes)."""
-        from fd_bayes import inference_data as infd
+        from fd_bayes.inference import idata as infd
 
         return infd.diagnostics(self.idata)
 
     def diagnostic_problems(self) -> list[str]:
         """Plain-language statements of every failed diagnostic (empty when all pass)."""
-        from fd_bayes import inference_data as infd
+        from fd_bayes.inference import idata as infd
 
         return infd.diagnostic_problems(self.diagnostics())
 
@@ -713,7 +713,7 @@ def bayes(
     labels : sequence of str, optional
         Study labels (default ``study 1``, ...).
     draws, tune, chains, seed, progress, target_accept, sampler
-        Passed to :func:`fd_bayes.sampling.run_nuts` (``sampler="auto"`` is nutpie when
+        Passed to :func:`fd_bayes.inference.sampling.run_nuts` (``sampler="auto"`` is nutpie when
         installed).
 
     Returns
@@ -721,7 +721,7 @@ def bayes(
     BayesMetaResult
         ``.summary()``, ``.diagnostics()``, ``.predictive()`` and ``.p_mu_negative``.
     """
-    from fd_bayes.sampling import run_nuts
+    from fd_bayes.inference.sampling import run_nuts
 
     y, s = _check_effects(yi, sei, "sei")
     labs = _labels(labels, y.size)
@@ -906,7 +906,7 @@ def from_fit(
     -------
     (yi, sei) : floats
     """
-    from fd_bayes.effects import g_computation
+    from fd_bayes.results.effects import g_computation
 
     if level not in ("overall", "crime_type"):
         raise SettingsError(f"level must be 'overall' or 'crime_type', got '{level}'")
@@ -996,9 +996,9 @@ def bayes_combined(
     BayesMetaResult
         The IPD trials come first in ``labels``; ``prior["method"]`` says two-stage.
     """
-    from fd_bayes.fit import Fit
-    from fd_bayes.fit import fit as fit_trial
-    from fd_bayes.trial import Trial
+    from fd_bayes.data.trial import Trial
+    from fd_bayes.results.fit import Fit
+    from fd_bayes.results.fit import fit as fit_trial
 
     items = list(ipd) if isinstance(ipd, list | tuple) else [ipd]
     if not items:

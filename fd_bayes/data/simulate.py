@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import DAYS_PER_YEAR
-from fd_bayes.trial import Trial
+from fd_bayes.data.trial import Trial
 
 #: Illustrative harm weights (days of imprisonment-equivalent, in the spirit of the
 #: Cambridge Crime Harm Index). They are NOT official index values: they exist so the

@@ -1,4 +1,6 @@
-"""Figures. Matplotlib only, drawn off-screen (Agg); nothing here reads person data."""
+"""Figures. Matplotlib only, drawn on :class:`matplotlib.figure.Figure` objects (never
+pyplot, so importing fd_bayes leaves the user's backend alone); nothing here reads person
+data. A leaf of the package: it imports nothing from fd_bayes but constants."""
 
 from __future__ import annotations
 
@@ -7,22 +9,28 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import HDI_PROB
 
 
-def _save(fig, path, dpi: int = 150) -> None:
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``(figure, axes)`` like ``pyplot.subplots``, on a :class:`~matplotlib.figure.Figure`
+    that pyplot does not track (no backend switch, nothing to close). ``figsize`` and
+    ``layout`` go to the figure, the rest to :meth:`~matplotlib.figure.Figure.subplots`."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=kwargs.pop("figsize", None), layout=kwargs.pop("layout", None))
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save_figure(fig, path, dpi: int = 150) -> None:
     """Write ``fig`` to one path or to each of a sequence of paths (format from the
-    suffix, e.g. ``.png`` and ``.svg``), then close it."""
+    suffix, e.g. ``.png`` and ``.svg``)."""
     paths = [path] if isinstance(path, str | Path) else list(path)
     for p in paths:
         fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=_metadata(p))
-    plt.close(fig)
 
 
 def _metadata(path) -> dict | None:
@@ -88,7 +96,7 @@ def forest_plot(
     freq = _frequentist_intervals(frequentist, rows)
     outcomes = list(pd.unique(rows["outcome"]))
     heights = [int((rows["outcome"] == o).sum()) for o in outcomes]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(outcomes),
         1,
         figsize=(7.5, 1.2 + 0.34 * sum(heights) + 0.6 * len(outcomes)),
@@ -152,7 +160,7 @@ def forest_plot(
     )
     fig.tight_layout()
     if path is not None:
-        _save(fig, path)
+        save_figure(fig, path)
     return fig
 
 
@@ -203,8 +211,8 @@ def trace_rank_plot(draws: dict, path: str | Path | Sequence[str | Path] | None 
     if not draws:
         raise ValueError("no draws to plot")
     n = len(draws)
-    fig, axes = plt.subplots(n, 2, figsize=(9, 1.9 * n + 0.4), squeeze=False)
-    colours = plt.get_cmap("tab10").colors
+    fig, axes = subplots(n, 2, figsize=(9, 1.9 * n + 0.4), squeeze=False)
+    colours = matplotlib.colormaps["tab10"].colors
     for (label, x), (ax_t, ax_r) in zip(draws.items(), axes, strict=True):
         x = np.asarray(x, dtype=float)
         for c in range(x.shape[0]):
@@ -233,5 +241,5 @@ def trace_rank_plot(draws: dict, path: str | Path | Sequence[str | Path] | None 
             ax.tick_params(labelsize=7)
     fig.tight_layout()
     if path is not None:
-        _save(fig, path)
+        save_figure(fig, path)
     return fig

@@ -1320,10 +1320,10 @@ class SampleSize:
 
     def plot(self, path=None):
         """Assurance (and the NB GLM rule) against the number treated, with +-2 MC SE."""
-        from fd_bayes.plots import _save, plt
+        from fd_bayes.plots import save_figure, subplots
 
         t = self.table().sort_values("n_treated")
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = subplots(figsize=(6, 4))
         x = t["n_treated"].to_numpy()
 
         def bars(p, se):  # +-2 SE, clipped to [0, 1]
@@ -1363,7 +1363,7 @@ class SampleSize:
         ax.set_title("Assurance by size (bars: ±2 Monte Carlo SE)", fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
         if path is not None:
-            _save(fig, path)
+            save_figure(fig, path)
         return fig
 
     def markdown(self) -> str:

@@ -262,12 +262,12 @@ class Calibration:
 
     def plot(self, path=None, parameters: Sequence[str] | None = None, bins: int = 10):
         """Rank histograms with the 99% band of a uniform histogram."""
-        from fd_bayes.plots import _save, plt
+        from fd_bayes.plots import save_figure, subplots
 
         names = list(parameters or pd.unique(self.ranks["parameter"]))[:12]
         ncol = min(4, max(1, len(names)))
         nrow = int(np.ceil(len(names) / ncol)) or 1
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False)
+        fig, axes = subplots(nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False)
         for ax in axes.ravel()[len(names) :]:
             ax.set_visible(False)
         for ax, name in zip(axes.ravel(), names, strict=False):
@@ -280,7 +280,7 @@ class Calibration:
             ax.set_yticks([])
         fig.suptitle("SBC rank histograms (grey: 99% band if uniform)", fontsize=9)
         if path is not None:
-            _save(fig, path)
+            save_figure(fig, path)
         return fig
 
 

@@ -30,7 +30,7 @@ FORMAT_FILES = {
 
 def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[str, Path]:
     """The report's other figures as PNG and SVG files (the HTML embeds them too)."""
-    from fd_bayes.plots import _save, headline_draws, trace_rank_plot
+    from fd_bayes.plots import headline_draws, save_figure, trace_rank_plot
     from fd_bayes.report.html import density_figure
 
     figures = {"density": lambda: density_figure(fit, effects, prob)}
@@ -44,7 +44,7 @@ def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[s
     paths = {}
     for name, make in figures.items():
         files = [out / f"{name}.png", out / f"{name}.svg"]
-        _save(make(), files)
+        save_figure(make(), files)
         paths.update({f.name: f for f in files})
     return paths
 

@@ -68,12 +68,9 @@ def _label(level: str, crime: str, band: str, trial: str = "all") -> str:
 
 
 def figure_data_uri(fig) -> str:
-    """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
-    import matplotlib.pyplot as plt
-
+    """A matplotlib figure as a ``data:image/png;base64,...`` URI."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -204,12 +201,13 @@ def density_figure(fit, effects: pd.DataFrame, prob: float = HDI_PROB):
     The draws are the g-computed ratios sum(mu under treatment) / sum(mu under control)
     over the treated cohort, as in the ``overall`` rows of the effects table.
     """
-    import matplotlib.pyplot as plt
     from scipy.stats import gaussian_kde
+
+    from fd_bayes.plots import subplots
 
     mu1, mu0, rows = fit._potential_outcomes
     outcomes = list(pd.unique(effects.loc[effects["level"] == "overall", "outcome"]))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, len(outcomes), figsize=(3.8 * len(outcomes), 2.8), squeeze=False, sharey=False
     )
     for ax, outcome in zip(axes[0], outcomes, strict=True):

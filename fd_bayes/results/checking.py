@@ -198,7 +198,7 @@ def plot_ppc(
     most extreme 0.5% of replicates on either side are piled at the edges). Returns
     the matplotlib Figure; writes it to ``path`` when given.
     """
-    from fd_bayes.plots import plt
+    from fd_bayes.plots import subplots
 
     unknown = sorted(set(stats) - set(STATISTICS))
     if unknown:
@@ -207,7 +207,7 @@ def plot_ppc(
     _, labels, replicated = _ppc_arrays(y_obs, y_rep, fit.design, HDI_PROB)
     observed = _stats(np.asarray(y_obs)[None, :], _groups(fit.design)[1])[0]
     outcomes = list(pd.unique(labels["outcome"]))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(outcomes),
         len(stats),
         figsize=(3.0 * len(stats), 2.4 * len(outcomes) + 0.6),

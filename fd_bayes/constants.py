@@ -31,6 +31,9 @@ DAYS_PER_YEAR: float = 365.0
 #: Default exposure (days at risk in follow-up) when the column is absent.
 DEFAULT_EXPOSURE_DAYS: float = 365.0
 
+#: The label of a collapsed dimension in the effects table ("all" crime types, ...).
+ALL: str = "all"
+
 #: Default outcome when the column is absent.
 DEFAULT_OUTCOME: str = "offending"
 

@@ -11,11 +11,13 @@ from fd_bayes.results.checking import compare, loo, plot_ppc, ppc, prior_check
 from fd_bayes.results.effects import effects_table, g_computation, hdi, summarise_ratios
 from fd_bayes.results.fit import Fit, fit, load
 from fd_bayes.results.formula import FormulaFit
+from fd_bayes.results.potential import PotentialOutcomes
 from fd_bayes.results.sensitivity import Sensitivity, sensitivity
 
 __all__ = [
     "Fit",
     "FormulaFit",
+    "PotentialOutcomes",
     "Sensitivity",
     "compare",
     "effects_table",

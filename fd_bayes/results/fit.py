@@ -21,9 +21,11 @@ import pymc as pm
 import xarray as xr
 
 from fd_bayes.constants import (
+    ALL,
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
     DEFAULT_MODEL,
+    DEFAULT_OUTCOME,
     DEFAULT_TARGET_ACCEPT,
     DEFAULT_TUNE,
     HDI_PROB,
@@ -47,8 +49,10 @@ from fd_bayes.modelling.build import (
     resolve_structure,
     row_trials,
 )
+from fd_bayes.modelling.draws import n_chain_draw
 from fd_bayes.modelling.spec import ModelSpec, load_spec, spec_from_dict
 from fd_bayes.results.effects import effects_table, insert_published, published_rows
+from fd_bayes.results.potential import PotentialOutcomes
 
 PRIOR_PREDICTIVE_DRAWS = 500
 MASS_MATRICES = ("auto", "diag", "low_rank")
@@ -132,11 +136,47 @@ class Fit:
         return infd.diagnostic_problems(self._diagnostics)
 
     @cached_property
-    def _potential_outcomes(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    def _potential_outcomes(self) -> PotentialOutcomes:
         d = self.design
         rows = np.flatnonzero(d.treated == 1)
         mu1, mu0 = expected_counts(self.idata.posterior, d, rows)
-        return mu1, mu0, self._row_labels(rows)
+        n_chain, n_draw = n_chain_draw(self.idata.posterior)
+        return PotentialOutcomes(mu1, mu0, self._row_labels(rows), n_chain, n_draw)
+
+    def potential_outcomes(self) -> PotentialOutcomes:
+        """Expected yearly counts of every treated person-row under treatment and under
+        control, per posterior draw: what every rate ratio of the effects table is
+        g-computed from.
+
+        Returns
+        -------
+        PotentialOutcomes
+            ``treatment`` and ``control``: arrays (sample, row), the samples chain-major
+            (``chains`` x ``draws``; :meth:`PotentialOutcomes.to_dataset` gives dims
+            ``(chain, draw, row)``); ``rows``: one row of labels per column (``person``
+            integer index, ``arm``, ``outcome``, ``crime_type``, ``age_band``,
+            ``post_count``, ``trial``). One year at risk each.
+        """
+        return self._potential_outcomes
+
+    def effect_draws(
+        self,
+        outcome: str = DEFAULT_OUTCOME,
+        level: str = "overall",
+        crime_type: str = ALL,
+        age_band: str = ALL,
+        trial: str = ALL,
+    ) -> np.ndarray:
+        """Draws (chain, draw) of the g-computed rate ratio of one estimand.
+
+        The same ratio of sums as the effects table's row with these labels (``level``:
+        ``overall``, ``crime_type``, ``age_band``, ``cell``, ``harm`` or ``trial``; "all"
+        where collapsed). A label the fit does not have raises a
+        :class:`~fd_bayes.errors.DataError` that lists the estimands it has.
+        """
+        return self._potential_outcomes.ratio_draws(
+            outcome, level, crime_type, age_band, trial, self.harm_weights
+        )
 
     def _row_labels(self, rows: np.ndarray) -> pd.DataFrame:
         d = self.design
@@ -183,7 +223,8 @@ class Fit:
             missing = sorted(set(self.design.cells["crime_type"]) - set(harm_weights))
             if missing:
                 raise FdBayesError(f"harm weights missing for crime type(s) {missing}")
-        mu1, mu0, rows = self._potential_outcomes
+        po = self._potential_outcomes
+        mu1, mu0, rows = po.treatment, po.control, po.rows
         counts = self._row_labels(np.arange(len(self.design.cell_idx)))
         mu1_new, trial_note = None, ""
         if self.design.n_trials > 1:  # several IPD trials, or IPD + published trials

@@ -6,6 +6,7 @@ counts). Nothing here is a finding about real young people.
 Run::
 
     python examples/compare_families.py          # four fits of the example trial (minutes)
+    python examples/compare_families.py --quick  # 2 chains x 300 draws: a check only
 
 Steps:
 
@@ -20,6 +21,8 @@ Steps:
 
 from __future__ import annotations
 
+import argparse
+
 import pandas as pd
 
 import fd_bayes as fdb
@@ -29,6 +32,13 @@ pd.set_option("display.width", 140)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="2 chains x 300 draws: checks the script runs"
+    )
+    args = parser.parse_args()
+    # the package's defaults (4 chains x 1000 draws after 1000 warm-up) unless --quick
+    settings = {"draws": 300, "tune": 300, "chains": 2} if args.quick else {}
     trial = fdb.example_trial()
     print(trial)
 
@@ -42,7 +52,7 @@ def main() -> None:
 
     # 2. Two families.
     fits = {
-        name: fdb.fit(trial, name, seed=SEED, progress=False)
+        name: fdb.fit(trial, name, seed=SEED, progress=False, **settings)
         for name in ("negbin_hier", "zinb_hier")
     }
     for name, fit in fits.items():
@@ -75,7 +85,12 @@ def main() -> None:
 
     # 4. Does any conclusion depend on the prior?
     sens = fdb.sensitivity(
-        trial, "negbin_hier", priors=["negbin_hier", "negbin_sceptical"], seed=SEED, progress=False
+        trial,
+        "negbin_hier",
+        priors=["negbin_hier", "negbin_sceptical"],
+        seed=SEED,
+        progress=False,
+        **settings,
     )
     print("\nPrior sensitivity:")
     print(sens.summary())

@@ -3,11 +3,26 @@ model is built once per session and reused."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 import fd_bayes as fdb
 from tests.helpers import small_counts
+
+
+#: Every test under these folders runs real MCMC: marked ``slow`` here, by path, not by hand
+#: in each file (``-m "not slow"`` deselects them).
+SLOW_FOLDERS = ("integration",)
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        if TESTS in path.parents and path.relative_to(TESTS).parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

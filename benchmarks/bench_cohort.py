@@ -25,10 +25,7 @@ import numpy as np
 import pandas as pd
 
 import fd_bayes
-from fd_bayes.data.cohort import eligible
-from fd_bayes.data.outcomes import counts_from_events
-from fd_bayes.data.randomise import randomise
-from fd_bayes.data.records import simulate_records
+from fd_bayes.data import counts_from_events, eligible, randomise, simulate_records
 
 INDEX = "2024-01-01"
 

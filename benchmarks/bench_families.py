@@ -8,10 +8,10 @@ rate ratio so the families can be compared.
 
 Then it measures the compile cache: the first model is fitted again, in the same
 process, to a second data set of the same design (the example's follow-up counts
-shuffled). ``fd_bayes.inference.sampling`` keys nutpie's compiled model on the spec, the resolved
-structure, the labels and the data shapes (``fd_bayes.modelling.build.model_key``) and swaps the
-new data into it (nutpie's ``with_data``), so the second fit skips compilation; the
-saving is printed.
+shuffled). ``fd_bayes.inference.sampling`` keys nutpie's compiled model on the spec, the
+resolved structure, the labels and the data shapes
+(``fd_bayes.modelling.pymc_model.model_key``) and swaps the new data into it (nutpie's
+``with_data``), so the second fit skips compilation; the saving is printed.
 
 It asserts nothing about time: it prints figures (and a CSV with ``--csv``).
 

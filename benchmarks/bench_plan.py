@@ -25,7 +25,7 @@ import numpy as np
 
 import fd_bayes as fdb
 from fd_bayes import plan
-from fd_bayes.data.simulate import _EXAMPLE_EFFECTS
+from fd_bayes.data import EXAMPLE_EFFECTS
 
 
 def main(argv=None) -> None:
@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     res = plan.assurance(
         design,
-        dict(_EXAMPLE_EFFECTS),
+        dict(EXAMPLE_EFFECTS),
         n_sims=args.sims,
         seed=args.seed,
         workers=args.workers,

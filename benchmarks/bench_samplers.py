@@ -175,7 +175,7 @@ def warm_up_nutpie() -> float:
 def run_fd_bayes(name: str, trial, args) -> Row:
     from fd_bayes.inference import idata as infd
     from fd_bayes.inference.sampling import run_nuts
-    from fd_bayes.modelling.build import Design, build_model
+    from fd_bayes.modelling import Design, build_model
     from fd_bayes.modelling.spec import load_spec
 
     row = Row(run=name, model="negbin_hier")
@@ -234,7 +234,7 @@ def bambi_frame(trial):
             # outcome x crime type x age band, as fd_bayes's cells (underscores keep Bambi's
             # coordinate labels short)
             "cell": [f"{o}_{c}_{a}" for o, c, a in zip(outcome, crime, age, strict=True)],
-            # centred within crime type x outcome, as fd_bayes.modelling.build.Design.x_pre
+            # centred within crime type x outcome, as fd_bayes.modelling.design.Design.x_pre
             "log1p_pre": lp - pd.Series(lp).groupby(co).transform("mean").to_numpy(),
             "treat": (d["arm"].astype(str) == "treatment").to_numpy().astype("int64"),
             "person": d["person_id"].astype(str).to_numpy(),

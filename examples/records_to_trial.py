@@ -31,10 +31,14 @@ from pathlib import Path
 import pandas as pd
 
 import fd_bayes as fdb
-from fd_bayes.data.cohort import KNIFE_RULE, eligible
-from fd_bayes.data.outcomes import counts_from_events
-from fd_bayes.data.randomise import balance, randomise
-from fd_bayes.data.records import simulate_records
+from fd_bayes.data import (
+    KNIFE_RULE,
+    balance,
+    counts_from_events,
+    eligible,
+    randomise,
+    simulate_records,
+)
 
 INDEX_DATE = "2024-01-01"
 RECORDS_SEED = 2024

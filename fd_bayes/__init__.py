@@ -4,41 +4,64 @@
 >>> trial = fdb.example_trial()
 >>> fit = fdb.fit(trial, seed=1)          # doctest: +SKIP
 >>> fit.effects()                          # doctest: +SKIP
+
+The package is layered (ARCHITECTURE.md): ``data`` < ``modelling`` < ``inference`` <
+``results`` < ``frequentist`` < ``meta`` < ``plan`` < ``report`` < ``cli``. This module
+only re-exports the public API.
 """
 
-from fd_bayes import frequentist, meta, plan
+from fd_bayes import _compat, frequentist, meta, plan
 from fd_bayes._version import __version__
 from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
-from fd_bayes.data import cohort, records
-from fd_bayes.data.published import Published
-from fd_bayes.data.randomise import Allocation, balance, randomise
-from fd_bayes.data.simulate import (
+from fd_bayes.data import (
     ILLUSTRATIVE_HARM_WEIGHTS,
+    Allocation,
+    Published,
     SimulationTruth,
+    SitesTruth,
+    Trial,
+    balance,
+    cohort,
     example_trial,
+    randomise,
+    records,
+    simulate_sites,
     simulate_trial,
 )
-from fd_bayes.data.simulate_sites import SitesTruth, simulate_sites
-from fd_bayes.data.trial import Trial
 from fd_bayes.errors import (
     DataError,
     DiagnosticsWarning,
     FdBayesError,
     LooWarning,
     ModelNote,
+    SettingsError,
     SpecError,
 )
-from fd_bayes.modelling.priors import priors
-from fd_bayes.modelling.spec import ModelSpec, available_models, load_spec
+from fd_bayes.inference import SamplerSettings
+from fd_bayes.modelling import ModelSpec, available_models, load_spec, priors
 from fd_bayes.plan import simstudy
 from fd_bayes.plan.calibrate import calibrate
-from fd_bayes.report.full import report
-from fd_bayes.report.side_by_side import side_by_side
-from fd_bayes.results import checking
-from fd_bayes.results.checking import compare, loo, prior_check
-from fd_bayes.results.fit import Fit, fit, load
-from fd_bayes.results.formula import FormulaFit
-from fd_bayes.results.sensitivity import Sensitivity, sensitivity
+from fd_bayes.report import report, side_by_side
+from fd_bayes.results import (
+    Fit,
+    FormulaFit,
+    Sensitivity,
+    checking,
+    compare,
+    fit,
+    load,
+    loo,
+    prior_check,
+    sensitivity,
+)
+
+_compat.install()
+
+
+def __getattr__(name: str):
+    # the flat modules of 0.1 as attributes (``fdb.build``): see fd_bayes/_compat.py
+    return _compat.old_module(name)
+
 
 __all__ = [
     "HDI_PROB",
@@ -54,7 +77,9 @@ __all__ = [
     "ModelNote",
     "ModelSpec",
     "Published",
+    "SamplerSettings",
     "Sensitivity",
+    "SettingsError",
     "SimulationTruth",
     "SitesTruth",
     "SpecError",

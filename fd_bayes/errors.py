@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: How many offending rows a :class:`DataError` shows.
+MAX_SHOWN = 5
+
 
 class FdBayesError(Exception):
     """Base class of every error fd_bayes raises on purpose."""
@@ -42,6 +45,61 @@ class DataError(FdBayesError, ValueError):
         if self.fix:
             text += f". Fix: {self.fix}"
         return text
+
+
+def show_rows(rows, columns=None) -> str:
+    """Render the first offending rows (index = 0-based row number in the input).
+
+    ``rows`` is a pandas DataFrame; ``columns`` (optional) selects the columns shown.
+    """
+    shown = rows if columns is None else rows[[c for c in columns if c in rows.columns]]
+    more = len(rows) - MAX_SHOWN
+    text = shown.head(MAX_SHOWN).to_string(max_colwidth=30)
+    suffix = f"\n  ... and {more} more row(s)" if more > 0 else ""
+    return "\n  " + text.replace("\n", "\n  ") + suffix
+
+
+def column_error(
+    column: str, problem: str, rows, fix: str, cols=None, numbered: bool = True
+) -> DataError:
+    """The :class:`DataError` for a problem in one column of an input table.
+
+    Parameters
+    ----------
+    column : str
+        The column at fault (named first in the message).
+    problem : str
+        What is wrong, in plain words.
+    rows : pandas.DataFrame or None
+        The offending rows (index = 0-based row number in the input); up to
+        :data:`MAX_SHOWN` are shown, and their numbers kept in :attr:`DataError.rows`.
+    fix : str
+        What to do about it.
+    cols : list of str, optional
+        The columns of ``rows`` to show (default all).
+    numbered : bool
+        Keep the row numbers (``False`` when ``rows`` is a summary, not input rows).
+
+    Returns
+    -------
+    DataError
+        Raise it: ``raise column_error(...)``.
+
+    Examples
+    --------
+    >>> err = column_error("arm", "missing", None, "add the arm of every person")
+    >>> err.one_line()
+    "column 'arm': missing. Fix: add the arm of every person"
+    """
+    shown = "" if rows is None or rows.empty else f"; first offending rows:{show_rows(rows, cols)}"
+    numbers = [] if rows is None or not numbered else [int(i) for i in rows.index[:MAX_SHOWN]]
+    return DataError(
+        f"column '{column}': {problem}{shown}\nFix: {fix}",
+        column=column,
+        rows=numbers,
+        fix=fix,
+        problem=f"column '{column}': {problem}",
+    )
 
 
 class SpecError(FdBayesError, ValueError):

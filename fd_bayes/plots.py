@@ -74,6 +74,136 @@ def _frequentist_intervals(frequentist: pd.DataFrame | None, rows: pd.DataFrame)
     return merged[["estimate", "lower", "upper"]].set_index(rows.index)
 
 
+def draw_forest(
+    ax,
+    labels: Sequence[str],
+    estimate,
+    lower,
+    upper,
+    *,
+    colour="0.2",
+    line_colour=None,
+    size=28.0,
+    marker: str = "D",
+    lw: float = 2.0,
+    second: tuple | None = None,
+    second_label: str | None = None,
+    pooled: tuple[float, float, float] | None = None,
+    pooled_label: str = "Pooled",
+    pooled_intervals: Sequence[tuple[float, float]] = (),
+    notes: Sequence[str] | None = None,
+    reference: float | None = None,
+) -> np.ndarray:
+    """Draw the rows of a forest plot on ``ax``: the one routine of both forest plots.
+
+    Each row is a label, an estimate (a marker) and its interval (a line), top to bottom.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    labels : sequence of str
+        One label per row (the y tick labels).
+    estimate, lower, upper : array-like
+        The estimate and interval of each row.
+    colour, line_colour, size, marker, lw
+        Marker colour (one or one per row), interval colour (default ``colour``), marker
+        area (one or one per row), marker shape and interval width.
+    second : (estimate, lower, upper), optional
+        A second estimate and interval per row (NaN where a row has none), drawn
+        beneath it in grey, e.g. a frequentist estimate; ``second_label`` names it in a
+        legend.
+    pooled : (estimate, lower, upper), optional
+        A pooled estimate, drawn as a diamond on a row below the others, labelled
+        ``pooled_label``; ``pooled_intervals`` are further intervals drawn dotted on that
+        row (a prediction interval).
+    notes : sequence of str, optional
+        A short text per row, written right of the axes.
+    reference : float, optional
+        Where to draw the dashed no-effect line (1 for ratios, 0 for their logarithms).
+
+    Returns
+    -------
+    numpy.ndarray
+        The y position of each row (rows at ``n - 1, ..., 0``; shifted up by 2 to make
+        room for a pooled row at 0.5).
+    """
+    n = len(labels)
+    y = np.arange(n)[::-1].astype(float) + (2.0 if pooled is not None else 0.0)
+    ax.hlines(y, lower, upper, color=colour if line_colour is None else line_colour, lw=lw)
+    ax.scatter(estimate, y, s=size, marker=marker, color=colour, zorder=3)
+    if second is not None:
+        est2, lo2, hi2 = (np.asarray(x, dtype=float) for x in second)
+        has = ~np.isnan(est2)
+        if has.any():
+            yf = y[has] - 0.28
+            ax.hlines(yf, lo2[has], hi2[has], color="grey", lw=1)
+            ax.scatter(est2[has], yf, color="grey", s=10, zorder=3, label=second_label)
+    ticks, tick_labels = list(y), [str(x) for x in labels]
+    if pooled is not None:
+        est, lo, hi = pooled
+        ax.fill([lo, est, hi, est], [0.5, 0.8, 0.5, 0.2], color="tab:blue", zorder=3)
+        for plo, phi in pooled_intervals:
+            ax.hlines(0.5, plo, phi, color="tab:blue", lw=1, linestyles="dotted")
+        ticks.append(0.5)
+        tick_labels.append(pooled_label)
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1)
+    ax.set_yticks(ticks, tick_labels)
+    for yi, note in zip(y, notes or (), strict=False):
+        ax.annotate(
+            note,
+            (1.02, yi),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+            color="dimgrey",
+        )
+    return y
+
+
+def pooled_forest_plot(
+    frame: pd.DataFrame,
+    pooled: tuple[float, float, float],
+    pooled_intervals: Sequence[tuple[float, float]] = (),
+    title: str = "",
+    xlabel: str = "effect",
+    path: str | Path | Sequence[str | Path] | None = None,
+):
+    """The forest plot of a meta-analysis: studies (boxes sized by weight) and the pooled
+    diamond, on the effect's own scale with a dashed line at 0.
+
+    ``frame`` is indexed by study label, with columns ``yi``, ``ci_lower``, ``ci_upper``
+    and optionally ``weight`` (percent; equal weights without it). ``pooled`` is the
+    pooled estimate and interval; ``pooled_intervals`` are drawn dotted on its row (the
+    prediction interval). Returns the Figure; writes it to ``path`` when given.
+    """
+    k = len(frame)
+    fig, ax = subplots(figsize=(7.0, 1.6 + 0.35 * (k + 2)))
+    w = frame["weight"].to_numpy() if "weight" in frame else np.full(k, 100.0 / k)
+    draw_forest(
+        ax,
+        list(frame.index.astype(str)),
+        frame["yi"],
+        frame["ci_lower"],
+        frame["ci_upper"],
+        colour="0.2",
+        line_colour="0.3",
+        size=20 + 4 * w,
+        marker="s",
+        lw=1.0,
+        pooled=pooled,
+        pooled_intervals=pooled_intervals,
+        reference=0.0,
+    )
+    ax.set_ylim(-0.2, k + 1.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def forest_plot(
     effects: pd.DataFrame,
     path: str | Path | Sequence[str | Path] | None = None,
@@ -89,8 +219,8 @@ def forest_plot(
     drawn beneath each Bayesian interval in grey.
 
     Returns the matplotlib Figure; writes it to ``path`` when given (a sequence of paths
-    writes one file per path, e.g. ``forest.png`` and ``forest.svg``; the figure is then
-    closed).
+    writes one file per path, e.g. ``forest.png`` and ``forest.svg``). The rows are drawn
+    by :func:`draw_forest`, as those of :func:`pooled_forest_plot`.
     """
     rows = _forest_rows(effects, by_age)
     freq = _frequentist_intervals(frequentist, rows)
@@ -108,36 +238,21 @@ def forest_plot(
     for ax, outcome in zip(axes[:, 0], outcomes, strict=True):
         mask = (rows["outcome"] == outcome).to_numpy()
         part, fpart = rows[mask].reset_index(drop=True), freq[mask].reset_index(drop=True)
-        y = np.arange(len(part))[::-1].astype(float)
-        colours = [colour[k] for k in part["kind"]]
-        ax.hlines(y, part["rr_lower"], part["rr_upper"], color=colours, lw=2)
-        ax.scatter(
-            part["rr_median"],
-            y,
-            color=colours,
-            zorder=3,
-            marker="D",
-            s=[45 if k == "summary" else 28 for k in part["kind"]],
-        )
         has = fpart["estimate"].notna().to_numpy()
-        if has.any():
-            yf = y[has] - 0.28
-            ax.hlines(yf, fpart["lower"][has], fpart["upper"][has], color="grey", lw=1)
-            ax.scatter(
-                fpart["estimate"][has], yf, color="grey", s=10, zorder=3, label="NB GLM (95% CI)"
-            )
-        ax.axvline(1.0, color="grey", ls="--", lw=1)
-        ax.set_yticks(y, list(part["label"]))
+        draw_forest(
+            ax,
+            list(part["label"]),
+            part["rr_median"],
+            part["rr_lower"],
+            part["rr_upper"],
+            colour=[colour[k] for k in part["kind"]],
+            size=[45 if k == "summary" else 28 for k in part["kind"]],
+            second=(fpart["estimate"], fpart["lower"], fpart["upper"]),
+            second_label="NB GLM (95% CI)",
+            notes=[f"P(reduction) {p:.2f}" for p in part["p_reduction"]],
+            reference=1.0,
+        )
         ax.set_title(f"{outcome.capitalize()}", loc="left", fontsize=11)
-        for yi, r in zip(y, part.itertuples(), strict=True):
-            ax.annotate(
-                f"P(reduction) {r.p_reduction:.2f}",
-                (1.02, yi),
-                xycoords=("axes fraction", "data"),
-                va="center",
-                fontsize=8,
-                color="dimgrey",
-            )
         ax.grid(axis="x", alpha=0.3)
         if has.any() and outcome == outcomes[0]:
             ax.legend(loc="upper right", fontsize=7, frameon=False)

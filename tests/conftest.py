@@ -11,7 +11,6 @@ import pytest
 import fd_bayes as fdb
 from tests.helpers import small_counts
 
-
 #: Every test under these folders runs real MCMC: marked ``slow`` here, by path, not by hand
 #: in each file (``-m "not slow"`` deselects them).
 SLOW_FOLDERS = ("integration",)

@@ -10,9 +10,8 @@ import pandas as pd
 
 import fd_bayes as fdb
 from fd_bayes.inference import idata as infd
-from fd_bayes.modelling.build import Design
-from fd_bayes.modelling.spec import load_spec
-from fd_bayes.results.fit import Fit
+from fd_bayes.modelling import Design, flat_draws, load_spec
+from fd_bayes.results import Fit
 
 HARM = {"knife": 3.0, "violence": 1.0}
 
@@ -33,8 +32,8 @@ def mean_log_rr_draws(fit: Fit, crime_type: str) -> np.ndarray:
     without the trial deviation eta[t] (what ``SitesTruth.mean_rr`` is the truth of)."""
     post = fit.idata.posterior
     design = fit.design
-    theta = post["theta"].stack(s=("chain", "draw")).transpose("s", ...).values
-    eta = post["trial_effect"].stack(s=("chain", "draw")).transpose("s", ...).values
+    theta = flat_draws(post["theta"])
+    eta = flat_draws(post["trial_effect"])
     cell = int(np.flatnonzero(design.cells["crime_type"].to_numpy() == crime_type)[0])
     return theta[:, cell] - eta[:, design.cell_trial_idx[cell]]
 

@@ -35,8 +35,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fd_bayes.data.trial import _fail
-from fd_bayes.errors import DataError, SettingsError
+from fd_bayes.data.events import as_date, parse_dates, require_columns, text_column
+from fd_bayes.errors import SettingsError, column_error
 
 #: The roles a record may have.
 ROLES: tuple[str, str] = ("suspect", "victim")
@@ -169,65 +169,6 @@ class CohortResult:
 
 
 # -- record validation -------------------------------------------------------------------
-def _as_date(value, what: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
-        raise DataError(f"{what}: {value!r} is not a date\nFix: give a date such as 2024-01-01")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
-
-
-def _require(df, columns: Iterable[str], table: str, fix: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"{table}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        _fail(
-            missing[0],
-            f"missing from {table} (required: {', '.join(columns)}; present: "
-            f"{', '.join(map(str, df.columns))})",
-            None,
-            fix,
-        )
-
-
-def _parse_dates(df: pd.DataFrame, column: str, table: str) -> pd.Series:
-    raw = df[column]
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        values = raw
-    else:
-        values = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_localize(None)
-    bad = values.isna()
-    if bad.any():
-        blank = raw.isna()
-        problem = "missing dates" if blank[bad].all() else "missing or unreadable dates"
-        _fail(
-            column,
-            f"{problem} in {table}",
-            df[bad],
-            f"give every row of {table} a date written as YYYY-MM-DD (ISO 8601; day/month "
-            "order is never guessed)",
-        )
-    return values.dt.normalize()
-
-
-def _text(df: pd.DataFrame, column: str, table: str, lower: bool = False) -> pd.Series:
-    raw = df[column]
-    missing = raw.isna()
-    values = raw.astype("string").str.strip()
-    missing = missing | (values == "")
-    if missing.any():
-        _fail(column, f"missing values in {table}", df[missing], f"fill in '{column}'")
-    values = values.astype(str)
-    return values.str.lower() if lower else values
-
-
 def validate_events(
     events: pd.DataFrame, duplicates: Literal["error", "drop"] = "error"
 ) -> tuple[pd.DataFrame, int]:
@@ -243,7 +184,7 @@ def validate_events(
     from a double entry, so they are an error by default: add an ``event_id`` column,
     or pass ``duplicates="drop"`` to keep one of each (reported in the flow).
     """
-    _require(
+    require_columns(
         events,
         EVENT_COLUMNS,
         "events",
@@ -255,16 +196,16 @@ def validate_events(
     events = events.reset_index(drop=True)
     clean = pd.DataFrame(
         {
-            "person_id": _text(events, "person_id", "events"),
-            "date": _parse_dates(events, "date", "events"),
-            "crime_type": _text(events, "crime_type", "events", lower=True),
-            "role": _text(events, "role", "events", lower=True),
+            "person_id": text_column(events, "person_id", "events"),
+            "date": parse_dates(events, "date", "events"),
+            "crime_type": text_column(events, "crime_type", "events", lower=True),
+            "role": text_column(events, "role", "events", lower=True),
         }
     )
     bad_role = ~clean["role"].isin(ROLES)
     if bad_role.any():
         values = sorted(clean.loc[bad_role, "role"].unique())[:5]
-        _fail(
+        raise column_error(
             "role",
             f"values other than 'suspect'/'victim': {values}",
             events[bad_role],
@@ -272,12 +213,12 @@ def validate_events(
         )
     key = list(EVENT_COLUMNS)
     if "event_id" in events.columns:
-        clean["event_id"] = _text(events, "event_id", "events")
+        clean["event_id"] = text_column(events, "event_id", "events")
         clash = clean.duplicated("event_id", keep=False) & ~clean.duplicated(
             [*key, "event_id"], keep=False
         )
         if clash.any():
-            _fail(
+            raise column_error(
                 "event_id",
                 "the same event_id on rows that differ in person, date, crime type or role",
                 events[clash],
@@ -287,7 +228,7 @@ def validate_events(
     dup = clean.duplicated(key, keep="first")
     n_dup = int(dup.sum())
     if n_dup and duplicates == "error":
-        _fail(
+        raise column_error(
             "date",
             f"{n_dup} duplicate event(s): the same person, date, crime type and role"
             + (" and event_id" if "event_id" in clean.columns else ""),
@@ -300,7 +241,7 @@ def validate_events(
 
 def validate_persons(persons: pd.DataFrame) -> pd.DataFrame:
     """Check and normalise a persons table (one row per person; identical repeats merged)."""
-    _require(
+    require_columns(
         persons,
         PERSON_COLUMNS,
         "persons",
@@ -309,14 +250,14 @@ def validate_persons(persons: pd.DataFrame) -> pd.DataFrame:
     persons = persons.reset_index(drop=True)
     clean = pd.DataFrame(
         {
-            "person_id": _text(persons, "person_id", "persons"),
-            "date_of_birth": _parse_dates(persons, "date_of_birth", "persons"),
+            "person_id": text_column(persons, "person_id", "persons"),
+            "date_of_birth": parse_dates(persons, "date_of_birth", "persons"),
         }
     )
     clash = clean.duplicated("person_id", keep=False) & ~clean.duplicated(keep=False)
     if clash.any():
         ids = set(clean.loc[clash, "person_id"])
-        _fail(
+        raise column_error(
             "date_of_birth",
             f"{len(ids)} person(s) with more than one date of birth",
             persons[clean["person_id"].isin(ids)],
@@ -352,29 +293,76 @@ def _assess(
     duplicates: Literal["error", "drop"],
     max_years_after: int | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The eligible cohort and the flow table (see :func:`eligible` and :func:`flow`)."""
     if not isinstance(rule, Rule):
         raise SettingsError(f"rule must be a fd_bayes.data.cohort.Rule, got {type(rule).__name__}")
-    index = _as_date(index_date, "index_date")
+    index = as_date(index_date, "index_date")
     ev, n_dup = validate_events(events, duplicates)
     people = validate_persons(persons)
+    pidx = _person_codes(ev, people)
+    _check_dates(ev, people, pidx, index, max_years_after)
 
+    # -- offence criteria: one boolean mask per window, one groupby ----------------------
+    counted = ev["role"] == rule.role
+    before = ev["date"] < index
+    table = _window_counts(ev, people, pidx, index, rule, counted & before)
+    in_age = table["age_at_index"].between(rule.min_age, rule.max_age)
+    offences = (table["anchor_count"] >= rule.anchor_min) & (
+        table["history_count"] >= rule.history_min
+    )
+    ok = in_age & offences
+    cohort = _with_age_bands(table.loc[ok, ["age_at_index", "anchor_count", "history_count"]], rule)
+
+    has_events = np.bincount(pidx, minlength=len(people)) > 0
+    flow_table = _flow_table(
+        rule,
+        index,
+        cohort,
+        received=len(ev) + n_dup,
+        dropped=n_dup,
+        after_index=int((~before).sum()),
+        other_role=int((~counted).sum()),
+        people=len(table),
+        without_events=int((~has_events).sum()),
+        in_age=int(in_age.sum()),
+        below=int((table["age_at_index"] < rule.min_age).sum()),
+        above=int((table["age_at_index"] > rule.max_age).sum()),
+        offences=int(offences.sum()),
+        eligible=int(ok.sum()),
+    )
+    return cohort, flow_table
+
+
+def _person_codes(ev: pd.DataFrame, people: pd.DataFrame) -> np.ndarray:
+    """Each event's row in ``people``; an event of a person not in it is an error."""
     # integer person codes (hash join): fast and exact on pandas' string dtype
     pidx = pd.Index(people["person_id"]).get_indexer(ev["person_id"])
     unknown = pidx < 0
     if unknown.any():
         ids = ev.loc[unknown, "person_id"].unique()
-        _fail(
+        raise column_error(
             "person_id",
             f"{len(ids)} person(s) in events but not in persons (no date of birth)",
             ev[unknown],
             "add them to persons with their date of birth, or remove their events before "
             "calling (and report how many)",
         )
+    return pidx
+
+
+def _check_dates(
+    ev: pd.DataFrame,
+    people: pd.DataFrame,
+    pidx: np.ndarray,
+    index: pd.Timestamp,
+    max_years_after: int | None,
+) -> None:
+    """Events implausibly far after the index date, births after it, events before birth."""
     if max_years_after is not None:
         limit = index + pd.DateOffset(years=int(max_years_after))
         future = ev["date"] > limit
         if future.any():
-            _fail(
+            raise column_error(
                 "date",
                 f"events dated more than {max_years_after} years after the index date "
                 f"{index.date()} (likely typing errors)",
@@ -384,7 +372,7 @@ def _assess(
             )
     unborn = people["date_of_birth"] > index
     if unborn.any():
-        _fail(
+        raise column_error(
             "date_of_birth",
             f"dates of birth after the index date {index.date()}",
             people[unborn],
@@ -393,25 +381,31 @@ def _assess(
     dob = pd.Series(people["date_of_birth"].to_numpy()[pidx], index=ev.index)
     early = ev["date"] < dob
     if early.any():
-        _fail(
+        raise column_error(
             "date",
             "events dated before the person's date of birth",
             ev[early].assign(date_of_birth=dob[early]),
             "correct the event dates or the date of birth",
         )
 
-    # -- offence criteria: one boolean mask per window, one groupby ----------------------
-    counted = ev["role"] == rule.role
-    before = ev["date"] < index
+
+def _window_counts(
+    ev: pd.DataFrame,
+    people: pd.DataFrame,
+    pidx: np.ndarray,
+    index: pd.Timestamp,
+    rule: Rule,
+    counts: pd.Series,
+) -> pd.DataFrame:
+    """Per person (indexed by ``person_id``): date of birth, anchor and history counts of
+    the events that ``counts`` (right role, before the index date), and age at index."""
     anchor = (
-        counted
-        & before
+        counts
         & (ev["date"] >= index - pd.DateOffset(months=rule.anchor_months))
         & ev["crime_type"].isin(rule.anchor_crime_types)
     )
     history = (
-        counted
-        & before
+        counts
         & (ev["date"] >= index - pd.DateOffset(months=rule.history_months))
         & ev["crime_type"].isin(rule.history_crime_types)
     )
@@ -420,70 +414,77 @@ def _assess(
     table["anchor_count"] = np.bincount(pidx[anchor.to_numpy()], minlength=n_people)
     table["history_count"] = np.bincount(pidx[history.to_numpy()], minlength=n_people)
     table["age_at_index"] = age_at(table["date_of_birth"], index)
-    in_age = table["age_at_index"].between(rule.min_age, rule.max_age)
-    offences = (table["anchor_count"] >= rule.anchor_min) & (
-        table["history_count"] >= rule.history_min
-    )
-    ok = in_age & offences
+    return table
+
+
+def _with_age_bands(eligible_people: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+    """The cohort frame: ``person_id``, age, its band under ``rule``, counts; by person."""
     lo = np.array([b[1] for b in rule.age_bands])
     hi = np.array([b[2] for b in rule.age_bands])
     labels = np.array(rule.band_labels, dtype=object)
-    cohort = table.loc[ok, ["age_at_index", "anchor_count", "history_count"]].reset_index()
+    cohort = eligible_people.reset_index()
     ages = cohort["age_at_index"].to_numpy()
     which = ((ages[:, None] >= lo) & (ages[:, None] <= hi)).argmax(axis=1)
     cohort.insert(2, "age_band", pd.Series(labels[which], dtype=str) if len(cohort) else "")
     cohort["age_band"] = cohort["age_band"].astype(str)
-    cohort = cohort.sort_values("person_id", kind="stable").reset_index(drop=True)
+    return cohort.sort_values("person_id", kind="stable").reset_index(drop=True)
 
-    has_events = np.bincount(pidx, minlength=n_people) > 0
-    n_records = len(table)
+
+def _flow_table(
+    rule: Rule,
+    index: pd.Timestamp,
+    cohort: pd.DataFrame,
+    *,
+    received: int,
+    dropped: int,
+    after_index: int,
+    other_role: int,
+    people: int,
+    without_events: int,
+    in_age: int,
+    below: int,
+    above: int,
+    offences: int,
+    eligible: int,
+) -> pd.DataFrame:
+    """The CONSORT-style flow (see :func:`flow`) from the counts of each step."""
     rows = [
-        ("events_in_records", "events", len(ev) + n_dup, "event rows received"),
-        ("duplicate_events_dropped", "events", n_dup, "exact duplicates (duplicates='drop')"),
+        ("events_in_records", "events", received, "event rows received"),
+        ("duplicate_events_dropped", "events", dropped, "exact duplicates (duplicates='drop')"),
         (
             "events_on_or_after_index",
             "events",
-            int((~before).sum()),
+            after_index,
             "dated on or after the index date: never count towards eligibility",
         ),
         (
             f"events_as_{next(r for r in ROLES if r != rule.role)}",
             "events",
-            int((~counted).sum()),
+            other_role,
             f"role other than '{rule.role}': never count towards eligibility",
         ),
-        ("people_in_records", "people", n_records, "persons table (everyone with events is in it)"),
+        ("people_in_records", "people", people, "persons table (everyone with events is in it)"),
         (
             "people_without_events",
             "people",
-            int((~has_events).sum()),
+            without_events,
             "in persons but with no events: assessed, cannot meet the offence criteria",
         ),
         (
             "aged_in_range",
             "people",
-            int(in_age.sum()),
+            in_age,
             f"aged {rule.min_age}-{rule.max_age} in completed years at the index date",
         ),
-        (
-            "aged_below_range",
-            "people",
-            int((table["age_at_index"] < rule.min_age).sum()),
-            f"younger than {rule.min_age} at the index date",
-        ),
-        (
-            "aged_above_range",
-            "people",
-            int((table["age_at_index"] > rule.max_age).sum()),
-            f"older than {rule.max_age} at the index date",
-        ),
+        ("aged_below_range", "people", below, f"younger than {rule.min_age} at the index date"),
+        ("aged_above_range", "people", above, f"older than {rule.max_age} at the index date"),
         (
             "meeting_offence_criteria",
             "people",
-            int(offences.sum()),
+            offences,
             "meeting the offence criteria, whatever their age",
         ),
-        ("eligible", "people", int(ok.sum()), "aged in range and meeting the offence criteria"),
+        ("eligible", "people", eligible, "aged in range and meeting the offence criteria"),
     ]
     for label in rule.band_labels:
         rows.append(
@@ -496,7 +497,7 @@ def _assess(
         )
     flow_table = pd.DataFrame(rows, columns=["step", "unit", "count", "note"])
     flow_table.attrs.update(index_date=str(index.date()), rule=rule.describe())
-    return cohort, flow_table
+    return flow_table
 
 
 def eligible(

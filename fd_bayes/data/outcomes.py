@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import ARMS, DEFAULT_EXPOSURE_DAYS
-from fd_bayes.data.cohort import _as_date, _parse_dates, _require, _text, validate_events
-from fd_bayes.data.trial import CANONICAL, _fail
-from fd_bayes.errors import DataError, SettingsError
+from fd_bayes.data.cohort import validate_events
+from fd_bayes.data.events import as_date, parse_dates, require_columns, text_column
+from fd_bayes.data.schema import CANONICAL
+from fd_bayes.errors import DataError, SettingsError, column_error
 
 #: Outcome name -> the event role it counts.
 OUTCOME_ROLES: dict[str, str] = {"offending": "suspect", "victimisation": "victim"}
@@ -35,7 +36,7 @@ COLUMNS = tuple(c for c in CANONICAL if c != "trial")
 
 def _allocation_frame(allocation, index_date) -> pd.DataFrame:
     table = getattr(allocation, "table", allocation)
-    _require(
+    require_columns(
         table,
         ("person_id", "arm"),
         "the allocation",
@@ -44,16 +45,16 @@ def _allocation_frame(allocation, index_date) -> pd.DataFrame:
     table = table.reset_index(drop=True)
     out = pd.DataFrame(
         {
-            "person_id": _text(table, "person_id", "the allocation"),
-            "arm": _text(table, "arm", "the allocation", lower=True),
+            "person_id": text_column(table, "person_id", "the allocation"),
+            "arm": text_column(table, "arm", "the allocation", lower=True),
         }
     )
     out["age_band"] = (
-        _text(table, "age_band", "the allocation") if "age_band" in table.columns else "all"
+        text_column(table, "age_band", "the allocation") if "age_band" in table.columns else "all"
     )
     bad = ~out["arm"].isin(ARMS)
     if bad.any():
-        _fail(
+        raise column_error(
             "arm",
             f"values other than 'treatment'/'control': {sorted(out.loc[bad, 'arm'].unique())[:5]}",
             table[bad],
@@ -61,7 +62,7 @@ def _allocation_frame(allocation, index_date) -> pd.DataFrame:
         )
     dup = out["person_id"].duplicated(keep=False)
     if dup.any():
-        _fail(
+        raise column_error(
             "person_id",
             "people listed more than once in the allocation",
             table[dup],
@@ -70,8 +71,8 @@ def _allocation_frame(allocation, index_date) -> pd.DataFrame:
     if "index_date" in table.columns:
         given = table["index_date"]
         if index_date is not None:
-            given = given.where(given.notna(), str(_as_date(index_date, "index_date").date()))
-        out["index_date"] = _parse_dates(table.assign(index_date=given), "index_date", "allocation")
+            given = given.where(given.notna(), str(as_date(index_date, "index_date").date()))
+        out["index_date"] = parse_dates(table.assign(index_date=given), "index_date", "allocation")
     elif index_date is None:
         raise DataError(
             "index_date: not given and the allocation has no index_date column\nFix: pass "
@@ -79,7 +80,7 @@ def _allocation_frame(allocation, index_date) -> pd.DataFrame:
             "date in an index_date column of the allocation"
         )
     else:
-        out["index_date"] = _as_date(index_date, "index_date")
+        out["index_date"] = as_date(index_date, "index_date")
     return out
 
 
@@ -87,7 +88,7 @@ def _custody_days(
     custody: pd.DataFrame, people: pd.DataFrame, post_start: pd.Series, post_end: pd.Series
 ) -> np.ndarray:
     """Custody days inside each person's follow-up (spells clipped, overlaps merged)."""
-    _require(
+    require_columns(
         custody,
         ("person_id", "start", "end"),
         "custody",
@@ -96,14 +97,14 @@ def _custody_days(
     raw = custody.reset_index(drop=True)
     spells = pd.DataFrame(
         {
-            "person_id": _text(raw, "person_id", "custody"),
-            "start": _parse_dates(raw, "start", "custody"),
-            "end": _parse_dates(raw, "end", "custody"),
+            "person_id": text_column(raw, "person_id", "custody"),
+            "start": parse_dates(raw, "start", "custody"),
+            "end": parse_dates(raw, "end", "custody"),
         }
     )
     backwards = spells["end"] < spells["start"]
     if backwards.any():
-        _fail(
+        raise column_error(
             "end",
             "custody spells that end before they start",
             raw[backwards],
@@ -240,7 +241,7 @@ def counts_from_events(
     exposure = follow_up_days - custody_days
     none_at_risk = exposure <= 0
     if none_at_risk.any():
-        _fail(
+        raise column_error(
             "exposure_days",
             f"{int(none_at_risk.sum())} person(s) in custody for the whole follow-up (no day "
             "at risk)",

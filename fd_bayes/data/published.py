@@ -10,8 +10,8 @@ with standard error ``s_j`` through
 where ``eta_j`` is the trial's deviation, drawn from the same between-trial distribution
 as the individual-data trials' deviations, and ``theta_link`` is the model's typical log
 rate ratio of the estimand the published trials report (:class:`Published`'s
-``outcome`` and ``crime_type``). This module holds the data; :mod:`fd_bayes.modelling.build` states
-the model.
+``outcome`` and ``crime_type``). This module holds the data;
+:mod:`fd_bayes.modelling` states the model.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import DEFAULT_OUTCOME
+from fd_bayes.data.aggregate import read_aggregate
 from fd_bayes.errors import DataError
 
 ALL = "all"
@@ -89,9 +90,7 @@ class Published:
         crime_type: str = ALL,
     ) -> Published:
         """From a trials table (``trial`` and ``yi`` with ``vi`` or ``sei``, or arm-level
-        counts; see :func:`fd_bayes.meta.pooling.read_aggregate`)."""
-        from fd_bayes.meta.pooling import read_aggregate
-
+        counts; see :func:`fd_bayes.data.aggregate.read_aggregate`)."""
         labels, yi, vi = read_aggregate(table)
         return cls(tuple(labels), yi, np.sqrt(np.asarray(vi, dtype=float)), outcome, crime_type)
 

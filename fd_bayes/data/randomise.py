@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fd_bayes._version import __version__
 from fd_bayes.constants import ARMS
 from fd_bayes.data.cohort import cohort_hash
-from fd_bayes.data.trial import _fail
-from fd_bayes.errors import DataError, SettingsError
+from fd_bayes.errors import DataError, SettingsError, column_error
 
 TREATMENT, CONTROL = ARMS
 #: How a drawn stratum is done (recorded in the audit record).
@@ -145,13 +145,42 @@ def randomise(
     >>> alloc.counts()["people"].tolist()
     [2, 2, 3, 3]
     """
+    strata_cols = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
+    df = _checked_cohort(cohort, strata_cols)
+    labels = _stratum_labels(df, strata_cols)
+    sizes = labels.value_counts().sort_index()
+    given = _n_treat_per_stratum(n_treat, sizes)
+    wanted = {label: _n_for(given[label], int(sizes[label]), label) for label in sizes.index}
+    _check_wanted(wanted, sizes, strata_cols)
+    seed = _checked_seed(seed)
+    arm = _draw(labels, sizes, wanted, seed)
+    df["arm"] = pd.Series(arm, dtype=str)
+    audit = {
+        "seed": seed,
+        "cohort_hash": cohort_hash(df, ["person_id", *strata_cols]),
+        "n_people": len(df),
+        "strata": strata_cols,
+        "n_treat": {
+            str(k): int(v) if isinstance(v, int | np.integer) else float(v)
+            for k, v in given.items()
+        },
+        "counts": _counts_per_stratum(labels, sizes, arm),
+        "method": METHOD,
+        "fd_bayes_version": __version__,
+        "numpy_version": np.__version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return Allocation(table=df, audit=audit)
+
+
+def _checked_cohort(cohort: pd.DataFrame, strata_cols: list[str]) -> pd.DataFrame:
+    """``person_id`` and the strata columns as stripped strings, sorted by ``person_id``."""
     if not isinstance(cohort, pd.DataFrame):
         raise DataError(f"cohort: expected a pandas DataFrame, got {type(cohort).__name__}")
-    strata_cols = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
     needed = ["person_id", *strata_cols]
     missing = [c for c in needed if c not in cohort.columns]
     if missing:
-        _fail(
+        raise column_error(
             missing[0],
             f"missing from the cohort (columns present: {', '.join(map(str, cohort.columns))})",
             None,
@@ -164,11 +193,11 @@ def randomise(
     for col in needed:
         blank = raw[col].isna() | (raw[col].astype(str).str.strip() == "")
         if blank.any():
-            _fail(col, "missing values in the cohort", raw[blank], f"fill in '{col}'")
+            raise column_error(col, "missing values in the cohort", raw[blank], f"fill in '{col}'")
     ids = raw["person_id"].astype(str).str.strip()
     dup = ids.duplicated(keep=False)
     if dup.any():
-        _fail(
+        raise column_error(
             "person_id",
             "people listed more than once in the cohort",
             raw[dup],
@@ -177,25 +206,29 @@ def randomise(
     df = pd.DataFrame({"person_id": ids})
     for col in strata_cols:
         df[col] = raw[col].astype(str).str.strip()
-    df = df.sort_values("person_id", kind="stable").reset_index(drop=True)
-    labels = _stratum_labels(df, strata_cols)
-    sizes = labels.value_counts().sort_index()
+    return df.sort_values("person_id", kind="stable").reset_index(drop=True)
 
-    if isinstance(n_treat, Mapping):
-        given = {str(k).strip(): v for k, v in n_treat.items()}
-        unknown = sorted(set(given) - set(sizes.index))
-        absent = sorted(set(sizes.index) - set(given))
-        if unknown or absent:
-            raise DataError(
-                f"n_treat names strata {sorted(given)} but the cohort has strata "
-                f"{list(sizes.index)}"
-                + (f" (not in the cohort: {unknown})" if unknown else "")
-                + (f" (no n_treat given: {absent})" if absent else "")
-                + "\nFix: give n_treat for every stratum of the cohort and no other"
-            )
-    else:
-        given = dict.fromkeys(sizes.index, n_treat)
-    wanted = {label: _n_for(given[label], int(sizes[label]), label) for label in sizes.index}
+
+def _n_treat_per_stratum(n_treat, sizes: pd.Series) -> dict:
+    """``n_treat`` as given, per stratum label (a mapping must name every stratum)."""
+    if not isinstance(n_treat, Mapping):
+        return dict.fromkeys(sizes.index, n_treat)
+    given = {str(k).strip(): v for k, v in n_treat.items()}
+    unknown = sorted(set(given) - set(sizes.index))
+    absent = sorted(set(sizes.index) - set(given))
+    if unknown or absent:
+        raise DataError(
+            f"n_treat names strata {sorted(given)} but the cohort has strata "
+            f"{list(sizes.index)}"
+            + (f" (not in the cohort: {unknown})" if unknown else "")
+            + (f" (no n_treat given: {absent})" if absent else "")
+            + "\nFix: give n_treat for every stratum of the cohort and no other"
+        )
+    return given
+
+
+def _check_wanted(wanted: dict[str, int], sizes: pd.Series, strata_cols: list[str]) -> None:
+    """Every stratum keeps at least one treated and one control person."""
     for label, n in wanted.items():
         size = int(sizes[label])
         if n < 1 or n >= size:
@@ -212,22 +245,33 @@ def randomise(
                 problem=problem,
             )
 
+
+def _checked_seed(seed) -> int:
+    """The seed given, or one drawn from the operating system when ``None``."""
     if seed is None:
         seed = secrets.randbits(32)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise SettingsError(f"seed must be a non-negative int, got {seed!r}")
-    seed = int(seed)
+    return int(seed)
+
+
+def _draw(labels: pd.Series, sizes: pd.Series, wanted: dict[str, int], seed: int) -> np.ndarray:
+    """The arm of each (sorted) row: ``wanted[label]`` treated per stratum, in label order."""
     rng = np.random.default_rng(seed)
-    arm = np.full(len(df), CONTROL, dtype=object)
-    positions = np.arange(len(df))
+    arm = np.full(len(labels), CONTROL, dtype=object)
+    positions = np.arange(len(labels))
     label_values = labels.to_numpy()
     for label in sizes.index:  # a loop over strata (a handful), not over people
         rows = positions[label_values == label]
         chosen = rng.choice(rows, size=wanted[label], replace=False)
         arm[chosen] = TREATMENT
-    df["arm"] = pd.Series(arm, dtype=str)
+    return arm
 
+
+def _counts_per_stratum(labels: pd.Series, sizes: pd.Series, arm: np.ndarray) -> dict:
+    """Treated, control and total people per stratum (for the audit record)."""
     counts = {}
+    label_values = labels.to_numpy()
     for label in sizes.index:
         in_stratum = label_values == label
         n_t = int((arm[in_stratum] == TREATMENT).sum())
@@ -236,24 +280,7 @@ def randomise(
             CONTROL: int(in_stratum.sum()) - n_t,
             "total": int(in_stratum.sum()),
         }
-    import fd_bayes
-
-    audit = {
-        "seed": seed,
-        "cohort_hash": cohort_hash(df, ["person_id", *strata_cols]),
-        "n_people": len(df),
-        "strata": strata_cols,
-        "n_treat": {
-            str(k): int(v) if isinstance(v, int | np.integer) else float(v)
-            for k, v in given.items()
-        },
-        "counts": counts,
-        "method": METHOD,
-        "fd_bayes_version": fd_bayes.__version__,
-        "numpy_version": np.__version__,
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    return Allocation(table=df, audit=audit)
+    return counts
 
 
 def _baseline_from_trial(trial) -> pd.DataFrame:
@@ -314,7 +341,7 @@ def balance(
     else:
         raise DataError(f"balance: expected a Trial or a DataFrame, got {type(data).__name__}")
     if arm not in df.columns:
-        _fail(arm, "missing", None, "pass a table with the arm of every person")
+        raise column_error(arm, "missing", None, "pass a table with the arm of every person")
     arms = df[arm].astype(str)
     if columns is None:
         columns = [
@@ -328,7 +355,7 @@ def balance(
         columns = list(columns)
         missing = [c for c in columns if c not in df.columns]
         if missing:
-            _fail(missing[0], "missing", None, "name columns that exist")
+            raise column_error(missing[0], "missing", None, "name columns that exist")
     if not columns:
         raise DataError("balance: no numeric baseline columns\nFix: name them with columns=")
     groups = [("all", df.index)] if by is None else list(df.groupby(by, sort=True).groups.items())

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from fd_bayes.data.cohort import _as_date
+from fd_bayes.data.events import as_date
 
 #: Share of each crime type among events of ordinary and of knife-involved people.
 CRIME_MIX: dict[str, tuple[float, float]] = {
@@ -87,7 +87,7 @@ def simulate_records(
     """
     if n_people < 1:
         raise ValueError("n_people must be >= 1")
-    index = _as_date(index_date, "index_date")
+    index = as_date(index_date, "index_date")
     rng = np.random.default_rng(seed)
     width = len(str(n_people))
     ids = np.array([f"P{i:0{width}d}" for i in range(1, n_people + 1)], dtype=object)

@@ -28,8 +28,9 @@ ILLUSTRATIVE_HARM_WEIGHTS: dict[str, float] = {
     "drugs": 20.0,
 }
 
-# Control-arm follow-up rates per person-year in the seed-like cohort (synthetic).
-_EXAMPLE_RATES = {
+#: Control-arm follow-up rates per person-year in the example's seed-like cohort
+#: (synthetic), per (outcome, crime type).
+EXAMPLE_RATES: dict[tuple[str, str], float] = {
     ("offending", "knife"): 0.9,
     ("offending", "violence"): 1.3,
     ("offending", "sexual"): 0.08,
@@ -41,8 +42,9 @@ _EXAMPLE_RATES = {
     ("victimisation", "robbery"): 0.2,
     ("victimisation", "drugs"): 0.02,
 }
-# True rate ratios of the example (synthetic; in the range the published findings suggest).
-_EXAMPLE_EFFECTS = {
+#: True rate ratios of the example (synthetic; in the range the published findings
+#: suggest), keyed as ``rate_ratios=`` of :func:`simulate_trial`.
+EXAMPLE_EFFECTS: dict[tuple[str, ...], float] = {
     ("offending", "knife", "11-17"): 0.40,
     ("offending", "knife", "18-25"): 0.60,
     ("offending", "violence", "11-17"): 0.55,
@@ -175,15 +177,67 @@ def simulate_trial(
         rate_ratios = {c: float(rate_ratios) for c in crime_types}
     age_mult = dict(age_rate_multiplier or {})
 
+    people = _people(n_treated, n_control)
+    u, exposure = _person_draws(rng, len(people), person_frailty, person_sd, custody_share)
+    people = people.assign(u=u, exposure_days=exposure)
+
+    rows = []
+    truth_rows = []
+    for outcome in outcomes:
+        for crime in crime_types:
+            for band in n_treated:
+                rr = _lookup(rate_ratios, outcome, crime, band)
+                truth_rows.append((outcome, crime, band, rr))
+            rows.append(
+                _cell_counts(
+                    rng,
+                    people,
+                    outcome,
+                    crime,
+                    base_rates[(outcome, crime)],
+                    rate_ratios,
+                    age_mult,
+                    dispersion=dispersion,
+                    baseline_slope=baseline_slope,
+                    zero_inflation=zero_inflation,
+                )
+            )
+    df = pd.concat(rows, ignore_index=True)
+    cells = pd.DataFrame(truth_rows, columns=["outcome", "crime_type", "age_band", "rr"])
+    trial = Trial.from_counts(df.drop(columns="_mu_control_year"), name=name)
+    truth = SimulationTruth(
+        cells=cells,
+        crime_type=_crime_type_truth(df, cells),
+        person_sd=person_sd,
+        dispersion=dispersion,
+        baseline_slope=baseline_slope,
+        zero_inflation=zero_inflation,
+        person_frailty=person_frailty,
+    )
+    return trial, truth
+
+
+def _people(n_treated: Mapping[str, int], n_control: Mapping[str, int]) -> pd.DataFrame:
+    """One row per person: ``person_id``, ``age_band``, ``arm`` (band by band, treated first)."""
     people = []
     for band in n_treated:
         for arm, n in (("treatment", n_treated[band]), ("control", n_control[band])):
             people += [(band, arm)] * int(n)
     n = len(people)
     width = len(str(n))
-    person_ids = [f"P{i:0{width}d}" for i in range(n)]
-    bands = np.array([p[0] for p in people])
-    arms = np.array([p[1] for p in people])
+    return pd.DataFrame(
+        {
+            "person_id": [f"P{i:0{width}d}" for i in range(n)],
+            "age_band": np.array([p[0] for p in people]),
+            "arm": np.array([p[1] for p in people]),
+        }
+    )
+
+
+def _person_draws(
+    rng: np.random.Generator, n: int, person_frailty: str, person_sd: float, custody_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The person effects ``u`` (log scale) and the exposure days (custody shortens some)."""
     if person_frailty == "lognormal":
         u = rng.normal(0.0, person_sd, n)
     else:
@@ -192,51 +246,65 @@ def simulate_trial(
     exposure = np.full(n, DAYS_PER_YEAR)
     in_custody = rng.random(n) < custody_share
     exposure[in_custody] -= rng.integers(30, 250, in_custody.sum())
+    return u, exposure
 
-    rows = []
-    truth_rows = []
-    for outcome in outcomes:
-        for crime in crime_types:
-            rate = base_rates[(outcome, crime)]
-            for band in n_treated:
-                rr = _lookup(rate_ratios, outcome, crime, band)
-                truth_rows.append((outcome, crime, band, rr))
-            mult = np.array([age_mult.get(b, 1.0) for b in bands])
-            mu_pre = rate * mult * np.exp(u)
-            pre = _counts(rng, mu_pre, dispersion)
-            rr_i = np.array([_lookup(rate_ratios, outcome, crime, b) for b in bands])
-            treated = arms == "treatment"
-            # centre the slope at the expected log1p(pre) so `rate` stays the average rate
-            log_mu = (
-                np.log(rate * mult)
-                + baseline_slope * (np.log1p(pre) - np.log1p(mu_pre).mean())
-                + u
-                + np.log(np.where(treated, rr_i, 1.0))
-                + np.log(exposure / DAYS_PER_YEAR)
-            )
-            mu = np.exp(log_mu)
-            post = _counts(rng, mu, dispersion)
-            if zero_inflation:
-                post = np.where(rng.random(n) < zero_inflation, 0, post)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "person_id": person_ids,
-                        "arm": arms,
-                        "age_band": bands,
-                        "crime_type": crime,
-                        "outcome": outcome,
-                        "pre_count": pre,
-                        "post_count": post,
-                        "exposure_days": exposure,
-                        "_mu_control_year": mu
-                        / np.where(treated, rr_i, 1.0)
-                        / (exposure / DAYS_PER_YEAR),
-                    }
-                )
-            )
-    df = pd.concat(rows, ignore_index=True)
-    cells = pd.DataFrame(truth_rows, columns=["outcome", "crime_type", "age_band", "rr"])
+
+def _cell_counts(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    outcome: str,
+    crime: str,
+    rate: float,
+    rate_ratios: Mapping,
+    age_mult: Mapping[str, float],
+    *,
+    dispersion: float,
+    baseline_slope: float,
+    zero_inflation: float,
+) -> pd.DataFrame:
+    """Pre and post counts of every person for one outcome x crime type.
+
+    Also ``_mu_control_year``: each person's expected yearly count under control (for the
+    truth of the g-computed rate ratios).
+    """
+    n = len(people)
+    bands = people["age_band"].to_numpy()
+    u = people["u"].to_numpy()
+    exposure = people["exposure_days"].to_numpy()
+    mult = np.array([age_mult.get(b, 1.0) for b in bands])
+    mu_pre = rate * mult * np.exp(u)
+    pre = _counts(rng, mu_pre, dispersion)
+    rr_i = np.array([_lookup(rate_ratios, outcome, crime, b) for b in bands])
+    treated = people["arm"].to_numpy() == "treatment"
+    # centre the slope at the expected log1p(pre) so `rate` stays the average rate
+    log_mu = (
+        np.log(rate * mult)
+        + baseline_slope * (np.log1p(pre) - np.log1p(mu_pre).mean())
+        + u
+        + np.log(np.where(treated, rr_i, 1.0))
+        + np.log(exposure / DAYS_PER_YEAR)
+    )
+    mu = np.exp(log_mu)
+    post = _counts(rng, mu, dispersion)
+    if zero_inflation:
+        post = np.where(rng.random(n) < zero_inflation, 0, post)
+    return pd.DataFrame(
+        {
+            "person_id": people["person_id"].to_numpy(),
+            "arm": people["arm"].to_numpy(),
+            "age_band": bands,
+            "crime_type": crime,
+            "outcome": outcome,
+            "pre_count": pre,
+            "post_count": post,
+            "exposure_days": exposure,
+            "_mu_control_year": mu / np.where(treated, rr_i, 1.0) / (exposure / DAYS_PER_YEAR),
+        }
+    )
+
+
+def _crime_type_truth(df: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The true g-computed rate ratio per outcome x crime type over the treated people."""
     treated_rows = df[df["arm"] == "treatment"].merge(
         cells, on=["outcome", "crime_type", "age_band"]
     )
@@ -244,18 +312,7 @@ def simulate_trial(
     agg = treated_rows.groupby(["outcome", "crime_type"], sort=False)[
         ["mu1", "_mu_control_year"]
     ].sum()
-    crime_truth = (agg["mu1"] / agg["_mu_control_year"]).rename("rr").reset_index()
-    trial = Trial.from_counts(df.drop(columns="_mu_control_year"), name=name)
-    truth = SimulationTruth(
-        cells=cells,
-        crime_type=crime_truth,
-        person_sd=person_sd,
-        dispersion=dispersion,
-        baseline_slope=baseline_slope,
-        zero_inflation=zero_inflation,
-        person_frailty=person_frailty,
-    )
-    return trial, truth
+    return (agg["mu1"] / agg["_mu_control_year"]).rename("rr").reset_index()
 
 
 def example_trial() -> Trial:
@@ -284,10 +341,10 @@ def example_trial_with_truth() -> tuple[Trial, SimulationTruth]:
     trial, truth = simulate_trial(
         n_treated={"11-17": 20, "18-25": 25},
         n_control={"11-17": 65, "18-25": 85},
-        crime_types={c: 0.0 for o, c in _EXAMPLE_RATES if o == "offending"},
+        crime_types={c: 0.0 for o, c in EXAMPLE_RATES if o == "offending"},
         outcomes=("offending", "victimisation"),
-        base_rates=_EXAMPLE_RATES,
-        rate_ratios=_EXAMPLE_EFFECTS,
+        base_rates=EXAMPLE_RATES,
+        rate_ratios=EXAMPLE_EFFECTS,
         person_sd=0.7,
         dispersion=1.5,
         baseline_slope=0.35,

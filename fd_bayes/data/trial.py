@@ -29,68 +29,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fd_bayes.constants import ARMS, DAYS_PER_YEAR, DEFAULT_EXPOSURE_DAYS, DEFAULT_OUTCOME
-from fd_bayes.errors import DataError
-
-REQUIRED = ("person_id", "arm", "crime_type", "pre_count", "post_count")
-OPTIONAL_DEFAULTS: dict[str, object] = {
-    "age_band": "all",
-    "outcome": DEFAULT_OUTCOME,
-    "exposure_days": DEFAULT_EXPOSURE_DAYS,
-    "trial": None,
-}
-CANONICAL = (
-    "person_id",
-    "arm",
-    "age_band",
-    "crime_type",
-    "outcome",
-    "pre_count",
-    "post_count",
-    "exposure_days",
-    "trial",
+from fd_bayes.constants import ARMS, DAYS_PER_YEAR, DEFAULT_EXPOSURE_DAYS
+from fd_bayes.data.outcomes import counts_from_events
+from fd_bayes.data.schema import (
+    ALIASES,
+    CANONICAL,
+    CELL,
+    DEFAULT_NAME,
+    KEY,
+    OPTIONAL_DEFAULTS,
+    REQUIRED,
 )
-#: Short names accepted by :meth:`Trial.from_counts` for the canonical columns.
-ALIASES = {
-    "person": "person_id",
-    "id": "person_id",
-    "age": "age_band",
-    "crime": "crime_type",
-    "pre": "pre_count",
-    "post": "post_count",
-    "exposure": "exposure_days",
-    "site": "trial",
-}
-#: The keys that identify one row.
-KEY = ("trial", "person_id", "crime_type", "outcome")
-#: The name of a Trial that was given none.
-DEFAULT_NAME = "trial"
-#: The dimensions of a treatment-effect cell.
-CELL = ("outcome", "crime_type", "age_band")
-MAX_SHOWN = 5
-
-
-def _show(rows: pd.DataFrame, columns: list[str] | None = None) -> str:
-    """Render the first offending rows (index = 0-based row number in the input)."""
-    shown = rows if columns is None else rows[[c for c in columns if c in rows.columns]]
-    more = len(rows) - MAX_SHOWN
-    text = shown.head(MAX_SHOWN).to_string(max_colwidth=30)
-    suffix = f"\n  ... and {more} more row(s)" if more > 0 else ""
-    return "\n  " + text.replace("\n", "\n  ") + suffix
-
-
-def _fail(
-    column: str, problem: str, rows: pd.DataFrame | None, fix: str, cols=None, numbered=True
-) -> None:
-    shown = "" if rows is None or rows.empty else f"; first offending rows:{_show(rows, cols)}"
-    numbers = [] if rows is None or not numbered else [int(i) for i in rows.index[:MAX_SHOWN]]
-    raise DataError(
-        f"column '{column}': {problem}{shown}\nFix: {fix}",
-        column=column,
-        rows=numbers,
-        fix=fix,
-        problem=f"column '{column}': {problem}",
-    )
+from fd_bayes.errors import DataError, column_error
 
 
 def _count_column(df: pd.DataFrame, column: str) -> pd.Series:
@@ -98,9 +48,11 @@ def _count_column(df: pd.DataFrame, column: str) -> pd.Series:
     values = pd.to_numeric(raw, errors="coerce")
     bad_text = values.isna() & raw.notna()
     if bad_text.any():
-        _fail(column, "values that are not numbers", df[bad_text], "counts must be integers >= 0")
+        raise column_error(
+            column, "values that are not numbers", df[bad_text], "counts must be integers >= 0"
+        )
     if values.isna().any():
-        _fail(
+        raise column_error(
             column,
             "missing values",
             df[values.isna()],
@@ -108,10 +60,12 @@ def _count_column(df: pd.DataFrame, column: str) -> pd.Series:
         )
     values = values.astype(float)
     if (values < 0).any():
-        _fail(column, "negative counts", df[values < 0], "counts must be integers >= 0")
+        raise column_error(
+            column, "negative counts", df[values < 0], "counts must be integers >= 0"
+        )
     non_int = values != np.round(values)
     if non_int.any():
-        _fail(
+        raise column_error(
             column,
             "non-integer counts",
             df[non_int],
@@ -141,16 +95,18 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = "" if default is None else str(default)
             continue
         if df[col].isna().any():
-            _fail(col, "missing values", df[df[col].isna()], f"fill in '{col}' for every row")
+            raise column_error(
+                col, "missing values", df[df[col].isna()], f"fill in '{col}' for every row"
+            )
         out[col] = df[col].astype(str).str.strip()
         empty = out[col] == ""
         if empty.any() and not (col == "trial" and empty.all()):
-            _fail(col, "empty strings", df[empty], f"fill in '{col}' for every row")
+            raise column_error(col, "empty strings", df[empty], f"fill in '{col}' for every row")
     out["arm"] = out["arm"].str.lower()
     bad_arm = ~out["arm"].isin(ARMS)
     if bad_arm.any():
         values = sorted(out.loc[bad_arm, "arm"].unique())[:5]
-        _fail(
+        raise column_error(
             "arm",
             f"values other than 'treatment'/'control': {values}",
             df[bad_arm],
@@ -162,7 +118,7 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
         exp = pd.to_numeric(df["exposure_days"], errors="coerce").astype(float)
         bad = exp.isna() | ~np.isfinite(exp) | (exp <= 0)
         if bad.any():
-            _fail(
+            raise column_error(
                 "exposure_days",
                 "missing, non-numeric or non-positive exposure",
                 df[bad],
@@ -179,7 +135,7 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
         if len(clash):
             ids = set(clash.index.get_level_values("person_id"))
             rows = df[out["person_id"].isin(ids)]
-            _fail(
+            raise column_error(
                 attr,
                 f"{len(clash)} person(s) appear in more than one of the {what}",
                 rows,
@@ -187,7 +143,7 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
             )
     dup = out.duplicated(list(KEY), keep=False)
     if dup.any():
-        _fail(
+        raise column_error(
             "person_id",
             "duplicate person x crime type x outcome rows",
             df[dup],
@@ -206,7 +162,7 @@ def _check_grid(out: pd.DataFrame, df: pd.DataFrame) -> None:
         short = per_person[per_person < n_types]
         if len(short):
             rows = df.loc[part.index[part["person_id"].isin(short.index)]]
-            _fail(
+            raise column_error(
                 "crime_type",
                 f"{len(short)} person(s) lack rows for some crime type x outcome "
                 f"combinations ({n_types} expected per person)",
@@ -222,7 +178,7 @@ def _check_strata(out: pd.DataFrame) -> None:
     if len(lacking):
         shown = lacking.map(lambda s: f"only {next(iter(s))}").rename("arms").reset_index()
         shown = shown.drop(columns="trial") if (shown["trial"] == "").all() else shown
-        _fail(
+        raise column_error(
             "arm",
             "a stratum (outcome x crime type x age band) with no treated or no control people",
             shown,
@@ -374,8 +330,6 @@ class Trial:
         12 months before and the ``follow_up_days`` from the index date; every person x
         crime type x outcome is present (zero-filled); exposure excludes custody days.
         """
-        from fd_bayes.data.outcomes import counts_from_events
-
         counts = counts_from_events(
             events, allocation, index_date, follow_up_days, custody, crime_types, **kwargs
         )

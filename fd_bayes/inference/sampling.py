@@ -6,7 +6,7 @@ on the example trial), else PyMC's NUTS. ``"pymc"``, ``"nutpie"`` and ``"numpyro
 force one; asking for one that is not installed is an error, never a silent switch.
 
 Compile once, refit many: nutpie's compiled models are kept in a small in-process cache
-keyed by :func:`fd_bayes.modelling.build.model_key` (spec, resolved structure, labels and data
+keyed by :func:`fd_bayes.modelling.pymc_model.model_key` (spec, resolved structure, labels and data
 shapes). A fit with a known key swaps the data arrays into the compiled model
 (``with_data``) instead of compiling again; :func:`compile_count` counts real
 compilations (the planning and calibration tests assert on it). PyMC's and numpyro's
@@ -26,8 +26,8 @@ import pymc as pm
 
 from fd_bayes.errors import SettingsError
 from fd_bayes.inference.idata import InferenceData
+from fd_bayes.inference.settings import SAMPLERS, SamplerSettings
 
-SAMPLERS = ("auto", "nutpie", "pymc", "numpyro", "nutpie-jax")
 #: Compiled nutpie models kept per process (least recently used dropped first).
 CACHE_SIZE = 8
 _compiled: OrderedDict[str, object] = OrderedDict()
@@ -114,7 +114,7 @@ def run_nuts(
 ) -> SamplingResult:
     """Sample the posterior of ``model``; returns posterior + sample_stats and timings.
 
-    With ``cache_key`` (see :func:`fd_bayes.modelling.build.model_key`) nutpie reuses a model
+    With ``cache_key`` (see :func:`fd_bayes.modelling.pymc_model.model_key`) nutpie reuses a model
     compiled earlier in this process under the same key, with ``data`` (name -> array of
     the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
     ``low_rank``: nutpie adapts a diagonal-plus-low-rank mass matrix (its
@@ -171,3 +171,31 @@ def run_nuts(
     t1 = time.perf_counter()
     # pm.sample compiles inside; the split is not observable from outside.
     return SamplingResult(idata, name, float("nan"), t1 - t0)
+
+
+def sample_nuts(
+    model: pm.Model,
+    settings: SamplerSettings,
+    *,
+    seed: int,
+    cache_key: str | None = None,
+    data: dict | None = None,
+    low_rank: bool = False,
+) -> SamplingResult:
+    """:func:`run_nuts` with draws, warm-up, chains, target acceptance, sampler, cores
+    and progress bar taken from one :class:`SamplerSettings` (its ``mass_matrix`` is
+    resolved by the caller into ``low_rank``, which depends on the model)."""
+    return run_nuts(
+        model,
+        sampler=settings.sampler,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        seed=seed,
+        target_accept=settings.target_accept,
+        progress=settings.progress,
+        cores=settings.cores,
+        cache_key=cache_key,
+        data=data,
+        low_rank=low_rank,
+    )

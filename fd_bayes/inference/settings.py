@@ -149,6 +149,39 @@ def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
 
 
+def resolve_settings(settings: SamplerSettings | None = None, **keywords) -> SamplerSettings:
+    """The one :class:`SamplerSettings` of a call that takes both ``settings=`` and the
+    sampler keywords (``draws``, ``tune``, ``chains``, ``target_accept``, ``sampler``,
+    ``cores``, ``progress``, ``mass_matrix``).
+
+    ``settings`` when given, else one built (and so validated) from ``keywords``. Giving
+    ``settings`` together with a keyword that differs from its default is a
+    :class:`~fd_bayes.errors.SettingsError` (the two would disagree).
+
+    >>> resolve_settings(None, draws=200).draws
+    200
+    >>> resolve_settings(SamplerSettings(draws=300), draws=1000).draws  # 1000 is the default
+    300
+    """
+    fields = {f.name: f.default for f in dataclasses.fields(SamplerSettings)}
+    unknown = sorted(set(keywords) - set(fields))
+    if unknown:
+        raise SettingsError(f"unknown sampler setting(s) {unknown}; known: {', '.join(fields)}")
+    if settings is None:
+        return SamplerSettings(**keywords)
+    if not isinstance(settings, SamplerSettings):
+        raise SettingsError(
+            f"settings= takes a fd_bayes.inference.SamplerSettings, got {type(settings).__name__}"
+        )
+    given = sorted(k for k, v in keywords.items() if v != fields[k])
+    if given:
+        raise SettingsError(
+            f"give the sampler settings either as settings= or as keywords, not both: "
+            f"{', '.join(given)} given besides settings= (use settings.replace({given[0]}=...))"
+        )
+    return settings
+
+
 __all__ = [
     "MASS_MATRICES",
     "SAMPLERS",
@@ -156,5 +189,6 @@ __all__ = [
     "SamplerSettings",
     "child_seed",
     "resolve_seed",
+    "resolve_settings",
     "split_seed",
 ]

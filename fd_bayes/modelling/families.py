@@ -1,7 +1,7 @@
 """Likelihood families: the distribution of one follow-up count given its parameters.
 
 Every family has a count part with mean ``mu`` (log link: the linear predictor of
-:func:`fd_bayes.modelling.build.build_model`) and, for the negative-binomial families, a shape
+:func:`fd_bayes.modelling.pymc_model.build_model`) and, for the negative-binomial families, a shape
 ``phi`` (variance ``mu + mu^2 / phi``). The zero-handling families add a zero part with
 a linear predictor ``z`` per row (its crime type x outcome and arm):
 
@@ -35,13 +35,15 @@ with ``NB0 = (phi / (phi + mu))^phi``, ``log NB0 = -phi * log1p(mu / phi)``.
   Each count is marginally NB(mu, k); a person's counts are positively correlated
   through ``g`` (the role of the normal person effect of the other families). After
   sampling, each draw's frailties are drawn from their exact conditional posterior
-  ``Gamma(k + S, k + M)`` (:func:`fd_bayes.modelling.build.frailty_draws`), so everything
+  ``Gamma(k + S, k + M)`` (:func:`fd_bayes.modelling.posterior.frailty_draws`), so everything
   computed from draws (effects, predictive checks) is the Poisson family given ``g``.
 
-Each family is stated here twice: in PyTensor, as what its zero part adds to the
-NB log-likelihood of :func:`fd_bayes.modelling.build.negbin_loglik` (all data symbolic, so a
-compiled model takes new data of the same shape), and in numpy, for what is computed
-from posterior draws: the pointwise log-likelihood (PSIS-LOO), the mean ``E[y]`` that
+Each family is stated twice: in PyTensor, in :mod:`fd_bayes.modelling.likelihood`, as
+what its zero part adds to the NB log-likelihood
+(:func:`fd_bayes.modelling.likelihood.zero_part_loglik` added to
+:func:`fd_bayes.modelling.likelihood.negbin_loglik`; all data symbolic, so a compiled
+model takes new data of the same shape), and here in numpy, for what is computed from
+posterior draws: the pointwise log-likelihood (PSIS-LOO), the mean ``E[y]`` that
 g-computation sums (so an effects table means the same for every family: ratios of
 expected counts) and replicated counts (predictive checks).
 """
@@ -51,7 +53,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor.tensor as pt
 from scipy import stats
 from scipy.special import gammaln, log_expit, xlogy
 
@@ -117,30 +118,6 @@ class RowParams:
     mu: np.ndarray
     phi: np.ndarray | None = None
     zero: np.ndarray | None = None
-
-
-# -- PyTensor: what the zero part adds to the count part's log-likelihood ----------------
-def zero_part_loglik(family: str, y, eta, log_phi, zero):
-    """Sum over rows of ``log p(y) - log NB(y)`` for a zero-handling family.
-
-    ``y`` counts, ``eta`` log count-part means, ``log_phi`` the log shape of each row and
-    ``zero`` the zero part's linear predictor (all of the same length, all may be
-    symbolic). Added to :func:`fd_bayes.modelling.build.negbin_loglik` of all rows it gives the
-    family's log-likelihood; 0 for families without a zero part. Stable: ``log NB0``
-    from ``softplus``, ``log(1 - NB0)`` by ``log1mexp``, logits by ``softplus``.
-    """
-    fam = get(family)
-    if fam.zero is None:
-        return pt.constant(0.0)
-    is_zero = pt.eq(y, 0)
-    log_nb0 = -pt.exp(log_phi) * pt.softplus(eta - log_phi)
-    if fam.zero == "inflated":
-        log_pi, log_1mpi = -pt.softplus(-zero), -pt.softplus(zero)
-        at_zero = pt.logaddexp(log_pi, log_1mpi + log_nb0) - log_nb0
-        return pt.switch(is_zero, at_zero, log_1mpi).sum()
-    log_pos = pt.log1mexp(log_nb0)  # log(1 - NB0)
-    a = log_nb0 - log_pos + zero  # logit p0
-    return pt.switch(is_zero, -pt.softplus(-a) - log_nb0, -pt.softplus(a) - log_pos).sum()
 
 
 # -- numpy: from posterior draws ------------------------------------------------------------

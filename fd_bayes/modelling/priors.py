@@ -21,7 +21,9 @@ from scipy import stats
 from scipy.special import expit
 
 from fd_bayes.errors import SettingsError
+from fd_bayes.modelling.design import Design
 from fd_bayes.modelling.spec import ModelSpec, Prior, load_spec
+from fd_bayes.modelling.structure import resolve_structure
 
 #: Columns of :func:`priors`, in order.
 PRIOR_COLUMNS = ["prior", "dist", "params", "parameter", "implied", "note"]
@@ -316,8 +318,6 @@ def _row(name: str, prior: Prior, n_levels: int | None = None, note: str = "") -
 
 def _fit_rows(fit) -> list[dict]:
     """Rows for a fit: its priors, with notes on the terms its data changed."""
-    from fd_bayes.modelling.build import resolve_structure
-
     spec, design = fit.spec, fit.design
     structure = resolve_structure(spec, design)
     levels = {
@@ -355,6 +355,15 @@ def _fit_rows(fit) -> list[dict]:
     return rows
 
 
+def _is_fit(model: object) -> bool:
+    """Whether ``model`` is a fit of a catalogue model: an object with a
+    :class:`~fd_bayes.ModelSpec` ``spec`` and a :class:`Design` ``design`` (a
+    :class:`~fd_bayes.Fit`; read by duck typing, as the results layer sits above this one)."""
+    return isinstance(getattr(model, "spec", None), ModelSpec) and isinstance(
+        getattr(model, "design", None), Design
+    )
+
+
 def priors(
     model: str | Path | ModelSpec | object = "negbin_hier",
     overrides: Mapping[str, Mapping] | None = None,
@@ -388,9 +397,7 @@ def priors(
     >>> table.set_index("prior").loc["effect_overall", "implied"]  # doctest: +SKIP
     '95% prior mass on rate ratios 0.38 to 2.66; prior P(RR < 1) = 0.50'
     """
-    from fd_bayes.results.fit import Fit
-
-    if isinstance(model, Fit):
+    if _is_fit(model):
         if overrides:
             raise SettingsError(
                 "priors(): a Fit shows the priors it was fitted with; overrides apply to a spec"

@@ -30,22 +30,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fd_bayes.constants import DEFAULT_MODEL, DEFAULT_TARGET_ACCEPT
+from fd_bayes.constants import DEFAULT_MODEL
+from fd_bayes.data import Trial
 from fd_bayes.errors import SettingsError
-from fd_bayes.plan import (
-    PLAN_CHAINS,
-    PLAN_DRAWS,
-    PLAN_TUNE,
-    Assurance,
-    FitSettings,
-    PlanDesign,
-    _child,
-    assurance,
-    design_from,
-    diagnostic_tallies,
-    simulate,
+from fd_bayes.inference import SamplerSettings, child_seed, posterior_predictive, sample_prior
+from fd_bayes.modelling import (
+    Design,
+    build_model,
+    excess_counts,
+    flat_draws,
+    load_spec,
+    model_key,
+    resolve_structure,
 )
+from fd_bayes.plan.design import PlanDesign
+from fd_bayes.plan.result import Assurance, diagnostic_tallies
+from fd_bayes.plan.settings import FitSettings, plan_sampler_settings
 from fd_bayes.plan.simstudy import int_seed, run_study, study_seed
+from fd_bayes.plan.simulation import simulate
+from fd_bayes.plan.sources import design_from
+from fd_bayes.plan.study import assurance
+from fd_bayes.plots import save_figure, subplots
 
 #: Parameters ranked by default (those present in the fitted model; vector parameters
 #: are ranked element by element).
@@ -71,9 +76,6 @@ def _prior_draws(spec, design, structure, n: int, seed: int):
     The same (spec, structure, labels, n, seed) gives the same draws in every process,
     so simulation ``i`` takes draw ``i`` wherever it runs.
     """
-    from fd_bayes.modelling.build import build_model, model_key
-    from fd_bayes.results.fit import sample_prior
-
     key = (model_key(spec, design, structure), n, seed)
     if key not in _prior_cache:
         pm_model, _ = build_model(spec, design, structure)
@@ -90,7 +92,7 @@ def _scalars(ds, names: Sequence[str]) -> dict[str, np.ndarray]:
             continue
         da = ds[name]
         extra = [d for d in da.dims if d not in ("chain", "draw")]
-        flat = da.stack(s=("chain", "draw")).transpose("s", ...).values
+        flat = flat_draws(da)
         if not extra:
             out[name] = flat
             continue
@@ -113,18 +115,13 @@ class CalibrationJob:
     rank_draws: int = RANK_DRAWS
 
     def __call__(self, index: int, seq: np.random.SeedSequence) -> dict:
-        from fd_bayes.data.trial import Trial
-        from fd_bayes.modelling.build import Design, excess_counts, resolve_structure
-        from fd_bayes.modelling.spec import load_spec
-        from fd_bayes.results.fit import posterior_predictive
-
         spec = load_spec(self.settings.model).with_priors(self.settings.priors)
-        people, _ = simulate(self.design, 1.0, _child(seq, 0))
+        people, _ = simulate(self.design, 1.0, child_seed(seq, 0))
         design = Design.from_trial(people)
         structure = resolve_structure(spec, design)
         prior = _prior_draws(spec, design, structure, self.n_sims, self.prior_seed)
         truth = prior.isel(draw=[index])
-        y = posterior_predictive(truth, design, spec.family, int_seed(_child(seq, 1)))
+        y = posterior_predictive(truth, design, spec.family, int_seed(child_seed(seq, 1)))
         y = y["y"].values.reshape(-1).astype("int64")
         record = {
             "max_count": int(y.max(initial=0)),
@@ -137,7 +134,7 @@ class CalibrationJob:
             return record
         data = people.data.copy()
         data["post_count"] = y
-        fit = self.settings.fit(Trial(data, name="prior predictive"), int_seed(_child(seq, 2)))
+        fit = self.settings.fit(Trial(data, name="prior predictive"), int_seed(child_seed(seq, 2)))
         diag = fit.diagnostics()
         record.update(
             {
@@ -262,8 +259,6 @@ class Calibration:
 
     def plot(self, path=None, parameters: Sequence[str] | None = None, bins: int = 10):
         """Rank histograms with the 99% band of a uniform histogram."""
-        from fd_bayes.plots import save_figure, subplots
-
         names = list(parameters or pd.unique(self.ranks["parameter"]))[:12]
         ncol = min(4, max(1, len(names)))
         nrow = int(np.ceil(len(names) / ncol)) or 1
@@ -291,11 +286,11 @@ def calibrate(
     seed: int | None = None,
     client=None,
     *,
-    draws: int = PLAN_DRAWS,
-    tune: int = PLAN_TUNE,
-    chains: int = PLAN_CHAINS,
-    target_accept: float = DEFAULT_TARGET_ACCEPT,
-    sampler: str = "auto",
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    target_accept: float | None = None,
+    sampler: str | None = None,
     priors: dict | None = None,
     parameters: Sequence[str] = KEY_PARAMETERS,
     max_count: int = MAX_COUNT,
@@ -304,6 +299,7 @@ def calibrate(
     decision=None,
     workers: int | None = None,
     batch_size: int | None = None,
+    settings: SamplerSettings | None = None,
 ) -> Calibration:
     """Simulation-based calibration of ``model`` on ``design``.
 
@@ -318,8 +314,11 @@ def calibrate(
     seed : int, optional
     client : dask.distributed.Client, optional
         Default: local processes (``workers``; 1 runs here).
-    draws, tune, chains, target_accept, sampler, priors
-        Settings of every fit.
+    draws, tune, chains, target_accept, sampler
+        Sampler settings of every fit (default: the planning settings ``PLAN_DRAWS``,
+        ``PLAN_TUNE``, ``PLAN_CHAINS``).
+    priors : dict, optional
+        Prior overrides of ``model``.
     parameters : names
         Parameters to rank (each element of a vector parameter separately).
     max_count : int
@@ -332,21 +331,34 @@ def calibrate(
         ``n_sims``; 0 skips it).
     decision : optional
         The decision rule (default P(reduction) > 0.95 for overall offending).
+    workers, batch_size
+        Local worker processes and simulations per task (:func:`~fd_bayes.plan.simstudy.run_study`).
+    settings : SamplerSettings, optional
+        The sampler settings of every fit as one object (what the CLI passes), instead of
+        ``draws`` ... ``sampler``; giving both is a :class:`~fd_bayes.errors.SettingsError`.
+        Its ``cores`` and ``progress`` are not used: each fit runs on one core without a
+        progress bar.
     """
+    sampling = plan_sampler_settings(
+        settings,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=target_accept,
+        sampler=sampler,
+    )
     if design is None:
         raise SettingsError("calibrate needs a design (a PlanDesign, Fit or Trial)")
     if not isinstance(design, PlanDesign):
         design = design_from(design)
-    if rank_draws > draws * chains:
+    if rank_draws > sampling.draws * sampling.chains:
         raise SettingsError(f"rank_draws ({rank_draws}) must be <= draws x chains")
-    from fd_bayes.modelling.spec import load_spec
-
     load_spec(model).with_priors(priors)  # fail here, not in every worker
     seed = study_seed(seed)
-    settings = FitSettings(model, draws, tune, chains, target_accept, sampler, 1, priors)
+    fit_settings = FitSettings(model, priors=priors, sampling=sampling)
     prior_seed = int_seed(np.random.SeedSequence(seed, spawn_key=(2**31 + 1,)))
     job = CalibrationJob(
-        design, settings, n_sims, prior_seed, tuple(parameters), max_count, rank_draws
+        design, fit_settings, n_sims, prior_seed, tuple(parameters), max_count, rank_draws
     )
     run = run_study(job, n_sims, seed, client=client, workers=workers, batch_size=batch_size)
     rank_rows = []
@@ -361,7 +373,7 @@ def calibrate(
     result = Calibration(
         sims=sims,
         ranks=pd.DataFrame(rank_rows),
-        settings=settings,
+        settings=fit_settings,
         design=design,
         seed=seed,
         rank_draws=rank_draws,
@@ -381,15 +393,11 @@ def calibrate(
             n_null,
             int_seed(np.random.SeedSequence(seed, spawn_key=(2**31 + 2,))),
             client,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            target_accept=target_accept,
-            sampler=sampler,
             priors=priors,
             frequentist=False,
             workers=workers,
             batch_size=batch_size,
+            settings=sampling,
         )
         result.null.effect_label = "no effect (RR 1)"
     return result

@@ -1,7 +1,7 @@
 """Shared machinery of simulation studies: per-simulation seeds, batches, where they run.
 
 Planning (:mod:`fd_bayes.plan`) and simulation-based calibration
-(:mod:`fd_bayes.calibrate`) repeat one small job (simulate a trial, fit it, summarise
+(:mod:`fd_bayes.plan.calibrate`) repeat one small job (simulate a trial, fit it, summarise
 the fit) hundreds of times. This module runs such a job over simulation indices:
 
 - **Seeds** are derived per simulation from the study seed and the simulation's index
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fd_bayes.errors import FdBayesWarning, SettingsError
+from fd_bayes.inference import compile_count
 
 #: One simulation: ``job(index, seed_sequence) -> dict`` (a picklable callable).
 Job = Callable[[int, np.random.SeedSequence], dict]
@@ -85,10 +86,8 @@ def run_batch(job: Job, indices: Sequence[int], seed: int) -> BatchResult:
     ``pid``. Warnings are caught here, so
     that a study never stops on a failed diagnostic: it counts them.
     """
-    from fd_bayes.inference import sampling
-
     t0 = time.perf_counter()
-    before = sampling.compile_count()
+    before = compile_count()
     records = []
     for index in indices:
         t = time.perf_counter()
@@ -124,7 +123,7 @@ def run_batch(job: Job, indices: Sequence[int], seed: int) -> BatchResult:
         records=records,
         pid=os.getpid(),
         host=os.uname().nodename,
-        compilations=sampling.compile_count() - before,
+        compilations=compile_count() - before,
         seconds=time.perf_counter() - t0,
     )
 

@@ -1,42 +1,26 @@
-"""Exports for report writers: the effects table, a readable summary and a forest plot.
+"""The report layer: everything a report writer opens, from one fit, without refitting.
 
-:func:`write_report` renders everything from a :class:`~fd_bayes.Fit` (fresh or loaded
-from disk) without refitting. Tables pass through disclosure control first; no export
+:func:`write_report` (``effects.csv``, ``summary.md``, ``forest.png``), :func:`report`
+(every format: HTML, Markdown, CSV, Excel, JSON, and every figure as PNG and SVG),
+:func:`side_by_side` (posterior beside the frequentist table) and :func:`pool_aggregate`
+(what ``fd-bayes pool`` writes). Tables pass through disclosure control first; no export
 contains a person identifier.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fd_bayes.constants import HDI_PROB
-from fd_bayes.plots import forest_plot
 from fd_bayes.report.exports import disclosed
-from fd_bayes.report.summary import summary_markdown
+from fd_bayes.report.full import FORMATS, report
+from fd_bayes.report.markdown import OUTPUT_FILES, write_report
+from fd_bayes.report.pooled import pool_aggregate
+from fd_bayes.report.side_by_side import side_by_side
 
-OUTPUT_FILES = ("effects.csv", "summary.md", "forest.png")
-
-
-def write_report(
-    fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=None, sensitivity=None
-) -> dict:
-    """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
-
-    ``sensitivity``, the result of :func:`fd_bayes.results.sensitivity.sensitivity` on the same
-    trial, adds a section on prior sensitivity to ``summary.md``.
-
-    Returns a dict of output name -> path.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    effects = fit.effects(prob=prob, harm_weights=harm_weights)
-    paths = {name: out / name for name in OUTPUT_FILES}
-    disclosed(effects).to_csv(paths["effects.csv"], index=False)
-    paths["summary.md"].write_text(
-        summary_markdown(fit, effects, prob, sensitivity=sensitivity), encoding="utf-8"
-    )
-    forest_plot(effects, paths["forest.png"], prob=prob)
-    return paths
-
-
-__all__ = ["OUTPUT_FILES", "write_report"]
+__all__ = [
+    "FORMATS",
+    "OUTPUT_FILES",
+    "disclosed",
+    "pool_aggregate",
+    "report",
+    "side_by_side",
+    "write_report",
+]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fd_bayes._version import __version__
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
 from fd_bayes.report.disclosure import COUNT_COLUMNS, suppress_small_cells
 
@@ -123,8 +124,6 @@ def results_dict(
     threshold : int
         The disclosure threshold.
     """
-    from fd_bayes._version import __version__
-
     table = disclosed(effects, threshold)
     return {
         "schema_version": SCHEMA_VERSION,

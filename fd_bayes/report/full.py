@@ -15,6 +15,11 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
 from fd_bayes.errors import SettingsError
+from fd_bayes.plots import forest_plot, headline_draws, save_figure, trace_rank_plot
+from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
+from fd_bayes.report.html import density_figure, write_html
+from fd_bayes.report.markdown import write_report
+from fd_bayes.report.side_by_side import side_by_side
 
 #: Formats :func:`report` knows, in the order they are written.
 FORMATS = ("html", "md", "csv", "xlsx", "json")
@@ -30,9 +35,6 @@ FORMAT_FILES = {
 
 def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[str, Path]:
     """The report's other figures as PNG and SVG files (the HTML embeds them too)."""
-    from fd_bayes.plots import headline_draws, save_figure, trace_rank_plot
-    from fd_bayes.report.html import density_figure
-
     figures = {"density": lambda: density_figure(fit, effects, prob)}
     groups = fit.idata.groups()
     for group in ("posterior", "prior"):
@@ -88,11 +90,6 @@ def report(
     SettingsError
         For an unknown format.
     """
-    from fd_bayes.report import write_report
-    from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
-    from fd_bayes.report.html import write_html
-    from fd_bayes.report.side_by_side import side_by_side
-
     formats = tuple(formats)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
@@ -116,8 +113,6 @@ def report(
             written.pop("effects.csv").unlink()
         paths.update({k: Path(v) for k, v in written.items()})
     if "md" in formats:
-        from fd_bayes.plots import forest_plot
-
         paths["forest.svg"] = out / "forest.svg"
         # with the frequentist intervals beside when there is a table (png redrawn too)
         forest_plot(

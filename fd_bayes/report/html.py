@@ -15,15 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fd_bayes._version import __version__
 from fd_bayes.constants import (
     DISCLOSURE_THRESHOLD,
     ESS_MIN,
     HDI_PROB,
     RHAT_MAX,
 )
+from fd_bayes.inference.idata import array_diagnostics
+from fd_bayes.modelling import by_chain
+from fd_bayes.plots import forest_plot, headline_draws, subplots, trace_rank_plot
 from fd_bayes.report.exports import disclosed
 from fd_bayes.report.sentences import finding_sentence, percent, verbal_scale_rows
 from fd_bayes.report.trials import trial_table
+from fd_bayes.results.effects import estimate_groups, g_computation
 
 #: Significance key for frequentist p-values: (upper bound, stars).
 SIGNIFICANCE = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
@@ -203,16 +208,12 @@ def density_figure(fit, effects: pd.DataFrame, prob: float = HDI_PROB):
     """
     from scipy.stats import gaussian_kde
 
-    from fd_bayes.plots import subplots
-
-    mu1, mu0, rows = fit._potential_outcomes
     outcomes = list(pd.unique(effects.loc[effects["level"] == "overall", "outcome"]))
     fig, axes = subplots(
         1, len(outcomes), figsize=(3.8 * len(outcomes), 2.8), squeeze=False, sharey=False
     )
     for ax, outcome in zip(axes[0], outcomes, strict=True):
-        mask = (rows["outcome"] == outcome).to_numpy()
-        rr = mu1[:, mask].sum(axis=1) / mu0[:, mask].sum(axis=1)
+        rr = fit.effect_draws(outcome, "overall").ravel()
         log_rr = np.log(rr)
         grid = np.linspace(log_rr.min() - 0.3, log_rr.max() + 0.3, 400)
         dens = gaussian_kde(log_rr)(grid)
@@ -235,122 +236,37 @@ def density_figure(fit, effects: pd.DataFrame, prob: float = HDI_PROB):
     return fig
 
 
-def _checklist(fit, has_frequentist: bool) -> list[dict]:
-    """The Bayesian Analysis Reporting Guidelines (Kruschke 2021) and what this report covers."""
-    has_prior_pred = "prior_predictive" in fit.idata.groups()
-    has_ppc = "posterior_predictive" in fit.idata.groups()
-    yes, part, no = "covered", "partly", "not in this report"
-    return [
-        {
-            "step": "Preamble",
-            "item": "Explain why a Bayesian analysis is used",
-            "status": yes,
-            "where": "Methods: why Bayesian",
-        },
-        {
-            "step": "1. Explain the model",
-            "item": "Data variables (outcome, predictors)",
-            "status": yes,
-            "where": "Methods: data",
-        },
-        {
-            "step": "1. Explain the model",
-            "item": "Likelihood and its parameters",
-            "status": yes,
-            "where": "Methods: model",
-        },
-        {
-            "step": "1. Explain the model",
-            "item": "Prior distributions, and their justification",
-            "status": yes if "#" in (fit.spec.source or "") else part,
-            "where": "Methods: prior table and the commented model specification",
-        },
-        {
-            "step": "1. Explain the model",
-            "item": "Formal specification of likelihood and prior",
-            "status": yes,
-            "where": "Methods: model equation and prior table",
-        },
-        {
-            "step": "1. Explain the model",
-            "item": "Prior predictive check",
-            "status": yes if has_prior_pred else no,
-            "where": "Figures: prior predictive check (replicated data under the priors)"
-            if has_prior_pred
-            else "–",
-        },
-        {
-            "step": "2. Computation",
-            "item": "Software and versions",
-            "status": yes,
-            "where": "Provenance",
-        },
-        {
-            "step": "2. Computation",
-            "item": "MCMC convergence (R-hat, divergences)",
-            "status": yes,
-            "where": "Diagnostics",
-        },
-        {
-            "step": "2. Computation",
-            "item": "MCMC resolution (effective sample size)",
-            "status": yes,
-            "where": "Diagnostics: minimum over all parameters, and per reported rate ratio",
-        },
-        {
-            "step": "2. Computation",
-            "item": "Chain plots (trace and rank plots)",
-            "status": yes,
-            "where": "Appendix: trace and rank plots of the headline parameters",
-        },
-        {
-            "step": "3. Posterior",
-            "item": "Posterior predictive check",
-            "status": yes if has_ppc else no,
-            "where": "Figures: posterior predictive check (share of zeros, mean, dispersion, "
-            "maximum, per arm and outcome); fit.ppc() gives the table with p-values"
-            if has_ppc
-            else "–",
-        },
-        {
-            "step": "3. Posterior",
-            "item": "Posterior summary: central tendency and credible "
-            "interval of every reported quantity",
-            "status": yes,
-            "where": "Key findings, findings table, forest plot, effects.csv",
-        },
-        {
-            "step": "3. Posterior",
-            "item": "Bayes factors / posterior model probabilities",
-            "status": no,
-            "where": "not used: the report gives posterior probabilities instead",
-        },
-        {
-            "step": "4. Decisions",
-            "item": "Decision thresholds stated (e.g. ROPE)",
-            "status": part,
-            "where": "P(reduction), P(>= 25%), P(>= 50%); verbal scale; no ROPE",
-        },
-        {
-            "step": "5. Sensitivity",
-            "item": "Sensitivity of the results to the priors",
-            "status": no,
-            "where": "not yet run for this fit",
-        },
-        {
-            "step": "6. Reproducibility",
-            "item": "Code, data and MCMC chains available",
-            "status": part,
-            "where": "fit.nc holds the chains; spec and data hashes and the seed below; "
-            "data are not shared (police records about children)",
-        },
-        {
-            "step": "Context",
-            "item": "Frequentist comparisons beside the Bayesian estimates",
-            "status": yes if has_frequentist else no,
-            "where": "Findings table (NB GLM p-values)" if has_frequentist else "–",
-        },
-    ]
+#: The Kruschke (2021) reporting checklist: a data file beside the HTML template.
+CHECKLIST_FILE = "kruschke_checklist.toml"
+
+
+def checklist(fit, has_frequentist: bool) -> list[dict]:
+    """The Bayesian Analysis Reporting Guidelines (Kruschke 2021) and what this report
+    covers: ``templates/kruschke_checklist.toml``, with the fit-dependent items resolved.
+    """
+    import tomllib
+    from importlib.resources import files
+
+    raw = files("fd_bayes.report").joinpath("templates", CHECKLIST_FILE).read_text("utf-8")
+    groups = fit.idata.groups()
+    conditions = {
+        "prior_predictive": "prior_predictive" in groups,
+        "posterior_predictive": "posterior_predictive" in groups,
+        "frequentist": bool(has_frequentist),
+        "commented_spec": "#" in (getattr(fit.spec, "source", "") or ""),
+    }
+    out = []
+    for item in tomllib.loads(raw)["item"]:
+        holds = conditions[item["when"]] if "when" in item else True
+        out.append(
+            {
+                "step": item["step"],
+                "item": item["item"],
+                "status": item["status"] if holds else item.get("otherwise", "not in this report"),
+                "where": item["where"] if holds else item.get("where_otherwise", "–"),
+            }
+        )
+    return out
 
 
 def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
@@ -362,18 +278,14 @@ def quantity_diagnostics(fit, effects: pd.DataFrame) -> list[dict]:
     A pooled fit's ``trial`` rows are labelled with their trial; its ``new_trial`` rows
     are not diagnosed (their draws add a fresh site effect that the fit does not keep).
     """
-    from fd_bayes.inference.idata import array_diagnostics
-    from fd_bayes.results.effects import estimate_groups, g_computation
-
-    mu1, mu0, rows = fit._potential_outcomes
-    post = fit.idata.posterior
-    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
+    po = fit.potential_outcomes()
     harm = fit.harm_weights if (effects["level"] == "harm").any() else None
-    groups = estimate_groups(rows, harm)
-    rr, _ = g_computation(mu1, mu0, np.column_stack([g["weights"] for g in groups]))
+    groups = estimate_groups(po.rows, harm)
+    weights = np.column_stack([g["weights"] for g in groups])
+    rr, _ = g_computation(po.treatment, po.control, weights)
     out = []
     for g, draws in zip(groups, rr.T, strict=True):
-        rhat, ess_bulk, ess_tail = array_diagnostics(draws.reshape(n_chain, n_draw))
+        rhat, ess_bulk, ess_tail = array_diagnostics(by_chain(draws, po.chains, po.draws))
         out.append(
             {
                 "outcome": str(g["outcome"]),
@@ -402,8 +314,6 @@ def _diagnostics_rows(fit) -> list[list[str]]:
 
 def _provenance_rows(fit) -> list[tuple[str, str]]:
     import platform
-
-    from fd_bayes._version import __version__
 
     info = fit.info
     rows = [
@@ -463,8 +373,6 @@ def render_html(
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from fd_bayes.plots import forest_plot
-
     if effects is None:
         effects = fit.effects(prob=prob)
     env = Environment(
@@ -515,7 +423,6 @@ def render_html(
                     "alt": f"{group.capitalize()} predictive check histograms",
                 }
             )
-    from fd_bayes.plots import headline_draws, trace_rank_plot
 
     appendix = []
     draws = headline_draws(fit.idata.posterior)
@@ -552,7 +459,7 @@ def render_html(
         rhat_max=RHAT_MAX,
         ess_min=f"{ESS_MIN:.0f}",
         provenance=_provenance_rows(fit),
-        checklist=_checklist(fit, frequentist is not None),
+        checklist=checklist(fit, frequentist is not None),
     )
 
 

@@ -17,11 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fd_bayes.constants import HDI_PROB
-
-_SUBJECT = {
-    "offending": ("were suspects in", "offences", "offending"),
-    "victimisation": ("were victims of", "victimisations", "victimisation"),
-}
+from fd_bayes.results import estimate_words
 
 
 def percent(p: float) -> str:
@@ -110,18 +106,6 @@ def _interval(lower: float, upper: float) -> str:
     return f"from {(1 - lower) * 100:.0f}% fewer to {(upper - 1) * 100:.0f}% more"
 
 
-def _what(row: pd.Series) -> tuple[str, str, str]:
-    verb, noun, activity = _SUBJECT.get(
-        row["outcome"], ("had", f"{row['outcome']} events", row["outcome"])
-    )
-    crime = row["crime_type"]
-    if row["level"] == "harm":
-        return verb, f"harm-weighted {noun}", f"the harm of {activity}"
-    if crime == "all":
-        return verb, noun, activity
-    return verb, f"{crime} {noun}", f"{crime} {activity}"
-
-
 def _with_words(p: float, verbal: bool) -> str:
     return f"{percent(p)} ({verbal_probability(p)})" if verbal else percent(p)
 
@@ -136,7 +120,7 @@ def _estimate(verb: str, rr: float, noun: str, reference: str) -> str:
 
 def _new_site_sentence(row: pd.Series, prob: float, verbal: bool) -> str:
     """A ``new_trial`` row: the predictive effect in a site not among the pooled trials."""
-    _, noun, activity = _what(row)
+    _, noun, activity = estimate_words(row)
     estimate = _estimate("have", row["rr_median"], noun, "without it")
     return (
         "At a new site (one not among the pooled trials), young people offered the "
@@ -183,7 +167,7 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False
     """
     if row["level"] == "new_trial":
         return _new_site_sentence(row, prob, verbal)
-    verb, noun, activity = _what(row)
+    verb, noun, activity = estimate_words(row)
     who = "Young people" if row["age_band"] == "all" else f"Young people aged {row['age_band']}"
     estimate = _estimate(verb, row["rr_median"], noun, "the control group")
     return (

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fd_bayes import frequentist as freq_module
+from fd_bayes.data import Trial
+
 #: Frequentist methods whose p-values are shown beside the NB GLM (measure in brackets).
 P_VALUE_METHODS = (
     ("poisson_glm", "rate_ratio"),
@@ -35,9 +38,6 @@ def side_by_side(fit, frequentist) -> pd.DataFrame:
         ``nb_upper``, ``nb_p``; and ``p_<method>`` for the other tests. Bands are pooled
         (``age_band`` "all" on both sides).
     """
-    from fd_bayes import frequentist as freq_module
-    from fd_bayes.data.trial import Trial
-
     table = (
         freq_module.compare(frequentist, seed=0) if isinstance(frequentist, Trial) else frequentist
     )

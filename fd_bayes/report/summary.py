@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, ESS_MIN, HDI_PROB, RHAT_MAX
+from fd_bayes.errors import SettingsError
 from fd_bayes.report.sentences import effect_sentence, percent
 from fd_bayes.report.trials import trial_rows_markdown
+from fd_bayes.results.sensitivity import STATS, p_text, summary_lines, wide_table
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -72,9 +74,6 @@ def _pooled_section(effects: pd.DataFrame, prob: float) -> list[str]:
 def _sensitivity_section(fit, sensitivity) -> list[str]:
     """The section on prior sensitivity: the priors that differ, the headline estimates
     under each prior, and the plain-language summary of threshold crossings."""
-    from fd_bayes.errors import SettingsError
-    from fd_bayes.results.sensitivity import STATS, p_text, summary_lines, wide_table
-
     own = fit.info.get("data_hash")
     for name, other in sensitivity.fits.items():
         theirs = other.info.get("data_hash")

@@ -21,11 +21,18 @@ import numpy as np
 import pandas as pd
 
 from fd_bayes.constants import DEFAULT_MODEL, HDI_PROB
-from fd_bayes.data.trial import Trial
+from fd_bayes.data import Trial
 from fd_bayes.errors import FdBayesError, LooWarning, SettingsError
+from fd_bayes.inference import (
+    SEED_LIMIT,
+    posterior_predictive,
+    resolve_seed,
+    sample_prior,
+    split_seed,
+)
 from fd_bayes.inference import idata as infd
-from fd_bayes.modelling.build import Design, build_model
-from fd_bayes.modelling.spec import ModelSpec, load_spec
+from fd_bayes.modelling import Design, ModelSpec, build_model, flat_draws, load_spec
+from fd_bayes.plots import subplots
 
 if TYPE_CHECKING:
     from fd_bayes.results.fit import Fit
@@ -151,7 +158,7 @@ def _fit_arrays(fit: Fit, group: str):
     name = f"{group}_predictive"
     if name not in fit.idata.groups():
         raise FdBayesError(f"this fit has no {name} group to check")
-    y_rep = fit.idata[name]["y"].transpose("chain", "draw", "obs").values
+    y_rep = flat_draws(fit.idata[name]["y"])  # (sample, obs)
     if "observed_data" in fit.idata.groups():
         y_obs = fit.idata.observed_data["y"].values
     else:
@@ -198,8 +205,6 @@ def plot_ppc(
     most extreme 0.5% of replicates on either side are piled at the edges). Returns
     the matplotlib Figure; writes it to ``path`` when given.
     """
-    from fd_bayes.plots import subplots
-
     unknown = sorted(set(stats) - set(STATISTICS))
     if unknown:
         raise SettingsError(f"unknown statistic(s) {unknown}; choose from {list(STATISTICS)}")
@@ -280,8 +285,6 @@ def prior_check(
     Returns the table; with ``return_draws=True`` also the replicated counts, an array
     (draws, obs).
     """
-    from fd_bayes.results.fit import posterior_predictive, sample_prior
-
     if not isinstance(trial, Trial):
         raise SettingsError(f"prior_check() needs a Trial, got {type(trial).__name__}")
     if not isinstance(draws, int | np.integer) or draws < 1:
@@ -289,12 +292,9 @@ def prior_check(
     spec = load_spec(model).with_priors(priors)
     design = Design.from_trial(trial)
     pm_model, _ = build_model(spec, design)
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
-    prior_seed, pred_seed = np.random.SeedSequence(seed).generate_state(2)
-    prior = sample_prior(pm_model, int(draws), int(prior_seed % (2**31)))
-    y_rep = posterior_predictive(prior, design, spec.family, pred_seed)["y"]
-    y_rep = y_rep.transpose("chain", "draw", "obs").values.reshape(-1, len(design.cell_idx))
+    prior_seed, pred_seed = split_seed(resolve_seed(seed), 2)
+    prior = sample_prior(pm_model, int(draws), prior_seed % SEED_LIMIT)
+    y_rep = flat_draws(posterior_predictive(prior, design, spec.family, pred_seed)["y"])
     table = ppc_table(design.post_count, y_rep, design, prob)
     return (table, y_rep) if return_draws else table
 
@@ -372,4 +372,14 @@ def compare(fits: dict[str, Fit]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-__all__ = ["compare", "loo", "plot_ppc", "ppc", "prior_check"]
+__all__ = [
+    "HEADLINE",
+    "PPC_COLUMNS",
+    "STATISTICS",
+    "compare",
+    "loo",
+    "plot_ppc",
+    "ppc",
+    "ppc_table",
+    "prior_check",
+]

@@ -348,3 +348,17 @@ def _descriptives(counts: pd.DataFrame) -> pd.DataFrame:
             "events_control": d.get("events_control", 0).astype(int),
         }
     )
+
+
+__all__ = [
+    "ALL",
+    "EFFECT_COLUMNS",
+    "LEVELS",
+    "effects_table",
+    "estimate_groups",
+    "g_computation",
+    "hdi",
+    "insert_published",
+    "published_rows",
+    "summarise_ratios",
+]

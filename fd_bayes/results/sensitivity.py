@@ -18,7 +18,6 @@ An estimate is flagged at a threshold when some priors reach it and others do no
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,10 @@ import pandas as pd
 
 from fd_bayes.constants import DEFAULT_MODEL, HDI_PROB, SENSITIVITY_THRESHOLDS
 from fd_bayes.errors import FdBayesWarning, SettingsError
-from fd_bayes.modelling.spec import ModelSpec, catalogue_dir, load_spec
+from fd_bayes.inference import SamplerSettings, resolve_seed, resolve_settings
+from fd_bayes.modelling import ModelSpec, catalogue_dir, load_spec
+from fd_bayes.results.api import fit
+from fd_bayes.results.wording import estimate_words
 
 #: Columns that identify an estimate (one row of the effects table).
 KEYS = ["level", "outcome", "crime_type", "age_band"]
@@ -50,6 +52,17 @@ FLAG_COLUMNS = [
     "priors_below",
     "priors_reaching",
 ]
+#: The keywords of :func:`fd_bayes.fit` that make its SamplerSettings.
+SAMPLER_KEYWORDS = (
+    "draws",
+    "tune",
+    "chains",
+    "target_accept",
+    "sampler",
+    "cores",
+    "progress",
+    "mass_matrix",
+)
 #: Levels the summary text speaks about one by one (cells are counted).
 SUMMARY_LEVELS = ("overall", "harm", "crime_type", "age_band")
 
@@ -244,9 +257,7 @@ def p_text(p: float, thresholds: Sequence[float] = SENSITIVITY_THRESHOLDS) -> st
 def estimate_label(row) -> str:
     """An estimate in words: "knife offending", "offending aged 11-17", "the harm of
     offending"."""
-    from fd_bayes.report.sentences import _what
-
-    label = _what(pd.Series(row))[2]
+    label = estimate_words(row)[2]
     if row["level"] == "overall":
         label = f"all {label}"
     if row["age_band"] != "all":
@@ -542,22 +553,18 @@ def _resolve(base: ModelSpec, priors: Sequence, names: Sequence[str] | None):
     return unique
 
 
-def _module_of(filename: str) -> str | None:
-    for name, module in list(sys.modules.items()):
-        if getattr(module, "__file__", None) == filename:
-            return name
-    return None
-
-
 def _reissue(caught: list, prior: str, spec: ModelSpec) -> None:
-    """Warn again, outside the fit, with the prior named in our own warnings."""
+    """Warn again, outside the fit, with the prior named in our own warnings.
+
+    Ours point at the caller of :func:`sensitivity` (a fixed stack level: here, then
+    :func:`sensitivity`, then the caller); others are issued again at their own file and
+    line.
+    """
     for w in caught:
         if issubclass(w.category, FdBayesWarning):
             warnings.warn(f"Prior '{prior}' ({spec.name}): {w.message}", w.category, stacklevel=3)
         else:
-            warnings.warn_explicit(
-                w.message, w.category, w.filename, w.lineno, module=_module_of(w.filename)
-            )
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def sensitivity(
@@ -568,6 +575,7 @@ def sensitivity(
     names: Sequence[str] | None = None,
     prob: float = HDI_PROB,
     thresholds: Sequence[float] = SENSITIVITY_THRESHOLDS,
+    settings: SamplerSettings | None = None,
     **fit_kwargs,
 ) -> Sensitivity:
     """Fit a trial under several priors and compare the effects.
@@ -592,9 +600,14 @@ def sensitivity(
         Probability of the credible intervals (default 0.95).
     thresholds : sequence of float
         P(reduction) thresholds for the flags (default 0.90 and 0.95).
+    settings : SamplerSettings, optional
+        The sampler settings of every fit, instead of the sampler keywords of
+        ``fit_kwargs`` (giving both is a :class:`~fd_bayes.errors.SettingsError`).
     **fit_kwargs
         Passed to :func:`fd_bayes.fit` for every fit (``draws``, ``tune``, ``chains``,
-        ``seed``, ``sampler``, ``target_accept``, ``progress``, ``cores``). Every fit
+        ``seed``, ``sampler``, ``target_accept``, ``progress``, ``cores``,
+        ``mass_matrix``, ``predictive``); the sampler keywords become one
+        :class:`~fd_bayes.inference.SamplerSettings` that every fit gets. Every fit
         uses the same seed; when none is given one is drawn and recorded.
 
     Returns
@@ -613,34 +626,40 @@ def sensitivity(
     >>> sens = fdb.sensitivity(trial, priors=["negbin_sceptical"], seed=11)  # doctest: +SKIP
     >>> print(sens.summary())                                               # doctest: +SKIP
     """
-    from fd_bayes.results.fit import fit
-
     base = load_spec(model)
     alternatives = _resolve(base, _default_alternatives(base) if priors is None else priors, names)
     if len(alternatives) < 2:
         raise SettingsError("a sensitivity analysis needs at least two different priors")
-    seed = fit_kwargs.pop("seed", None)
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+    sampler_keywords = {k: fit_kwargs.pop(k) for k in SAMPLER_KEYWORDS if k in fit_kwargs}
+    settings = resolve_settings(settings, **sampler_keywords)
+    seed = resolve_seed(fit_kwargs.pop("seed", None))
     fits = {}
     for name, spec in alternatives:
         with warnings.catch_warnings(record=True) as caught:
             # our warnings are collected and issued again below, naming the prior; others
             # keep the caller's filters (an "error" filter still raises here)
             warnings.simplefilter("always", FdBayesWarning)
-            fits[name] = fit(trial, model=spec, seed=seed, **fit_kwargs)
+            fits[name] = fit(trial, model=spec, seed=seed, settings=settings, **fit_kwargs)
         _reissue(caught, name, spec)
     return Sensitivity.from_fits(fits, thresholds=thresholds, prob=prob)
 
 
 __all__ = [
     "FLAG_COLUMNS",
+    "KEYS",
+    "OPTIONAL_KEYS",
+    "SAMPLER_KEYWORDS",
     "STATS",
+    "SUMMARY_LEVELS",
     "TABLE_COLUMNS",
     "Sensitivity",
     "crossing_flags",
+    "estimate_label",
+    "key_columns",
+    "p_text",
     "reaches",
     "sensitivity",
     "sensitivity_table",
+    "summary_lines",
     "wide_table",
 ]

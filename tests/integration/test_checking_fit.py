@@ -6,13 +6,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pytest
 
 import fd_bayes as fdb
 from fd_bayes.errors import LooWarning
 from fd_bayes.results import checking
-
-pytestmark = pytest.mark.slow
 
 
 def _quiet_loo(fn, *args):

@@ -10,8 +10,6 @@ import pytest
 import fd_bayes as fdb
 from fd_bayes import cli
 
-pytestmark = pytest.mark.slow
-
 
 def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
     trial, _ = fdb.simulate_trial(20, 40, crime_types={"knife": 0.8, "violence": 1.0}, seed=9)

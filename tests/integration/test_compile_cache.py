@@ -16,7 +16,6 @@ from fd_bayes.inference import sampling
 # These fits are short on purpose: the tests check reuse of the compiled model and that
 # reuse changes no number, not convergence (the other slow tests check that).
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),
 ]
 

@@ -7,7 +7,6 @@ import pytest
 
 import fd_bayes as fdb
 
-pytestmark = pytest.mark.slow
 QUICK = {"draws": 1000, "tune": 1000, "chains": 4, "progress": False}
 
 

@@ -4,12 +4,9 @@ and a faithful, anonymous save/load round trip."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import fd_bayes as fdb
 from fd_bayes.inference import idata as infd
-
-pytestmark = pytest.mark.slow
 
 
 def test_samples_cleanly(example_fit):

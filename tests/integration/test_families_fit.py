@@ -15,8 +15,6 @@ from scipy.special import expit
 import fd_bayes as fdb
 from fd_bayes.modelling.families import of_posterior
 
-pytestmark = pytest.mark.slow
-
 MODELS = ("zinb_hier", "hurdle_negbin_hier", "negbin_joint")
 
 

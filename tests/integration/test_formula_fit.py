@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes.results.effects import EFFECT_COLUMNS
+from fd_bayes.results import EFFECT_COLUMNS
 
 pytest.importorskip("bambi")
 
-pytestmark = pytest.mark.slow
 
 FORMULA = "post_count ~ arm + crime_type + outcome + (1|person_id) + offset(log_exposure_years)"
 # 4 x 500 gave R-hat 1.013 on one of the 195 person effects; 4 x 1000 passes (1.005).
@@ -40,6 +39,10 @@ def _draws(posterior, name: str) -> np.ndarray:
     return da.values.reshape(da.sizes["chain"] * da.sizes["draw"], -1)
 
 
+def rows_outcome(po) -> str:
+    return str(po.rows["outcome"].iloc[0])
+
+
 def test_effects_table_has_the_contract_columns(formula_fit):
     table = formula_fit.effects()
     assert list(table.columns) == EFFECT_COLUMNS
@@ -49,7 +52,7 @@ def test_effects_table_has_the_contract_columns(formula_fit):
 
 def test_rate_ratios_are_exp_arm_draw_by_draw(formula_fit):
     rr_arm = np.exp(_draws(formula_fit.idata.posterior, "arm")[:, 0])
-    mu1, mu0, rows = formula_fit._potential_outcomes
+    mu1, mu0, rows = formula_fit.potential_outcomes()
     for outcome in rows["outcome"].unique():
         keep = (rows["outcome"] == outcome).to_numpy()
         overall = mu1[:, keep].sum(axis=1) / mu0[:, keep].sum(axis=1)
@@ -63,9 +66,15 @@ def test_rate_ratios_are_exp_arm_draw_by_draw(formula_fit):
 
 def test_potential_outcomes_are_yearly_rates(formula_fit):
     """The counterfactual mean is exp(linear predictor) with no exposure term: per year."""
-    mu1, mu0, _ = formula_fit._potential_outcomes
+    po = formula_fit.potential_outcomes()
+    mu1, mu0 = po.treatment, po.control
     rr_arm = np.exp(_draws(formula_fit.idata.posterior, "arm")[:, 0])
     np.testing.assert_allclose(mu1 / mu0, np.broadcast_to(rr_arm[:, None], mu1.shape), rtol=1e-9)
+    assert po.to_dataset()["mu_treatment"].dims == ("chain", "draw", "row")
+    # the same public contract as a catalogue fit: effect_draws is the overall ratio
+    draws = formula_fit.effect_draws(rows_outcome(po))
+    assert draws.shape == (po.chains, po.draws)
+    np.testing.assert_allclose(draws.ravel(), rr_arm, rtol=1e-6)
 
 
 def test_predicted_mean_is_exp_linear_predictor(formula_fit):
@@ -128,12 +137,12 @@ def test_same_seed_same_table(formula_fit, trial):
 
 def test_log_likelihood_matches_bambis(formula_fit):
     """Our numpy log-likelihood equals Bambi's own (on a few draws: Bambi's compiles)."""
+    from fd_bayes.inference import formula_loglik_dataset
     from fd_bayes.inference import idata as infd
-    from fd_bayes.results.formula import _loglik_dataset
 
     few = formula_fit.idata.posterior.isel(chain=[0, 1], draw=slice(0, 10))
     bambis = formula_fit.model.compute_log_likelihood(
         infd.InferenceData(posterior=few), inplace=False
     ).log_likelihood["post_count"]
-    ours = _loglik_dataset(formula_fit.model, few, "negativebinomial")["y"]
+    ours = formula_loglik_dataset(formula_fit.model, few, "negativebinomial")["y"]
     np.testing.assert_allclose(ours.values, bambis.values, rtol=1e-5)

@@ -17,8 +17,6 @@ from scipy import stats
 
 from fd_bayes import meta
 
-pytestmark = pytest.mark.slow
-
 # Rubin's (1981) eight schools: the classic hard case for a centred parameterisation.
 SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 SCHOOLS_SE = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])

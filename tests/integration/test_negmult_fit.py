@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 import fd_bayes as fdb
-from fd_bayes.modelling.build import observed_parameters, person_totals
+from fd_bayes.modelling import observed_parameters, person_totals
 from tests.helpers import MEAN_RR, SITE_EFFECTS, covered, mean_log_rr_draws
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),
 ]
 

@@ -15,7 +15,6 @@ from fd_bayes import cli, frequentist
 from fd_bayes.data.simulate_sites import simulate_sites
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),
 ]
 

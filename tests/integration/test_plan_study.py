@@ -14,11 +14,9 @@ import pytest
 
 from fd_bayes import plan
 from fd_bayes.errors import DiagnosticsWarning
-from fd_bayes.inference import sampling
+from fd_bayes.inference import SamplerSettings, sampling
 from fd_bayes.plan import simstudy
 from fd_bayes.plan.calibrate import calibrate
-
-pytestmark = pytest.mark.slow
 
 SETTINGS = dict(draws=100, tune=150, chains=2)
 COMPARE = ["true_rr", "rr_median", "rr_lower", "rr_upper", "p_reduction", "success", "freq_p"]
@@ -63,6 +61,16 @@ def test_a_study_compiles_the_model_once(local_study):
     tallies = res.diagnostics()
     assert tallies["fits"] == 4 and tallies["diagnostics_warnings"] == tallies["any_failure"]
     assert 0.0 <= res.probability <= 1.0 and "young people treated" in res.summary()
+
+
+def test_sampler_settings_give_the_same_study_as_keywords(local_study):
+    res, _ = local_study
+    again = plan.assurance(
+        design(), 0.6, n_sims=2, seed=5, workers=1, settings=SamplerSettings(**SETTINGS)
+    )
+    assert again.settings.sampling == res.settings.sampling
+    for col in COMPARE:  # simulation i's seed does not depend on n_sims
+        np.testing.assert_array_equal(res.sims[col].to_numpy()[:2], again.sims[col].to_numpy())
 
 
 def test_local_processes_give_identical_results():

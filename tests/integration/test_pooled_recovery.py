@@ -15,7 +15,6 @@ from fd_bayes.data.simulate_sites import simulate_sites
 from tests.helpers import MEAN_RR, SITE_EFFECTS, covered, mean_log_rr_draws
 
 pytestmark = [
-    pytest.mark.slow,
     # short chains to keep the suite fast: ESS below 400 is expected, and asserted on
     # where it matters (the recovery fit)
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),

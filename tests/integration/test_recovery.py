@@ -6,8 +6,6 @@ import pytest
 
 import fd_bayes as fdb
 
-pytestmark = pytest.mark.slow
-
 TRUE_RR = {"knife": 0.5, "violence": 1.0, "robbery": 0.7}
 
 

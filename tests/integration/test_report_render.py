@@ -18,8 +18,6 @@ import fd_bayes as fdb
 from fd_bayes.report.full import report
 from tests.helpers import report_fit as handmade_fit
 
-pytestmark = pytest.mark.slow
-
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 

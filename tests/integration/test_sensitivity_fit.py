@@ -12,8 +12,6 @@ import fd_bayes as fdb
 from fd_bayes.constants import ESS_MIN, HDI_PROB
 from fd_bayes.results.sensitivity import KEYS, reaches, sensitivity
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def sens():

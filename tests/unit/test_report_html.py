@@ -286,7 +286,8 @@ def test_quantity_diagnostics_per_reported_rate_ratio(fitted, html):
     # the overall ratio, recomputed chain-major, gives the same R-hat. (Computed with
     # the same membership matrix: a one-column product differs by ~1e-16, which can move
     # the folded R-hat by 1e-4 through the median, across a printed rounding boundary.)
-    mu1, mu0, labels = fit._potential_outcomes
+    po = fit.potential_outcomes()
+    mu1, mu0, labels = po.treatment, po.control, po.rows
     groups = estimate_groups(labels, fit.harm_weights)
     i = next(k for k, g in enumerate(groups) if g["level"] == "overall")
     rr, _ = g_computation(mu1, mu0, np.column_stack([g["weights"] for g in groups]))

@@ -168,7 +168,8 @@ def test_single_trial_summary_is_unchanged_by_pooling(single):
 
 
 def test_pooled_md_is_the_report_function():
-    from fd_bayes.meta import pooling
     from fd_bayes.report import trials
 
-    assert pooling.trial_rows_markdown is trials.trial_rows_markdown
+    with pytest.warns(DeprecationWarning, match="fd_bayes.report.trials"):
+        from fd_bayes.pooling import trial_rows_markdown
+    assert trial_rows_markdown is trials.trial_rows_markdown

@@ -117,14 +117,18 @@ def test_zero_inflation_is_recovered():
         zero_inflation=0.35,
         seed=4,
     )
-    # ZINB on truly zero-inflated data samples marginally at the default target_accept
-    # (0.9: 1 divergence, bulk ESS 325 with seed 3); 0.95, what the diagnostics advise,
-    # gives 0 divergences and ESS 541
+    # ZINB on truly zero-inflated data samples marginally at the default settings. At
+    # target_accept 0.9: 1 divergence, bulk ESS 325 with seed 3. At 0.95, with today's
+    # library versions, person_sd has R-hat 1.013 with seed 3 (1.007 with seeds 4 and 5).
+    # With 0.95 and tune=2000, as the diagnostics advise, seeds 3-5 give max R-hat
+    # 1.006-1.008, bulk ESS 672-725 and 0 divergences (measured 2026-12-03). That the
+    # default fails here is the subject of the issue on converged defaults; this test
+    # checks the recovery of the zero part, at settings that converge.
     fit = fdb.fit(
         trial,
         "zinb_hier",
         draws=1000,
-        tune=1000,
+        tune=2000,
         chains=4,
         seed=3,
         target_accept=0.95,

@@ -48,6 +48,10 @@ DEFAULT_DRAWS: int = 1000
 DEFAULT_TUNE: int = 1000
 DEFAULT_CHAINS: int = 4
 DEFAULT_TARGET_ACCEPT: float = 0.9
+#: Adaptive sampling (``adapt=True``, the default): at most this many rounds of fresh
+#: chains, each with twice the warm-up and draws of the one before, until the
+#: diagnostics pass (see :mod:`fd_bayes.inference.adaptive`).
+ADAPT_MAX_ROUNDS: int = 3
 #: The normal-normal meta-analysis (``meta.bayes``) samples a few parameters cheaply:
 #: smaller steps cost little there and keep hard cases (eight schools) divergence-free.
 META_TARGET_ACCEPT: float = 0.95

@@ -72,6 +72,14 @@ TargetAccept = Annotated[
         "report divergent transitions; smaller steps, slower sampling.",
     ),
 ]
+Adapt = Annotated[
+    bool,
+    typer.Option(
+        "--adapt/--no-adapt",
+        help="When the diagnostics fail, sample fresh chains with twice the warm-up and "
+        "draws (up to 3 rounds); --no-adapt: one run.",
+    ),
+]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite results already in --out.")]
 Out = Annotated[Path, typer.Option(help="CSV file to write.", metavar="FILE.csv")]
 IndexDate = Annotated[

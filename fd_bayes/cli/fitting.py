@@ -12,6 +12,7 @@ from fd_bayes.cli.common import (
     FIT_FILE,
     REPORT_FILES,
     TRIAL_FILES,
+    Adapt,
     Chains,
     Draws,
     Force,
@@ -99,6 +100,9 @@ def _print_headline(fit) -> None:
         f"min tail ESS {d['min_ess_tail']:.0f}, divergences {d['divergences']}",
         highlight=False,
     )
+    note = fit.sampling_note()
+    if note:
+        out_console.print(note, highlight=False)
 
 
 def demo(
@@ -109,12 +113,15 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     sampler: Sampler = "auto",
     target_accept: TargetAccept = DEFAULT_TARGET_ACCEPT,
+    adapt: Adapt = True,
     force: Force = False,
 ) -> None:
     """Fit the default model to the embedded (synthetic) example trial and write a report."""
     import fd_bayes as fdb
 
-    settings = sampler_settings(draws, tune, chains, sampler=sampler, target_accept=target_accept)
+    settings = sampler_settings(
+        draws, tune, chains, sampler=sampler, target_accept=target_accept, adapt=adapt
+    )
     run_fit(fdb.example_trial(), DEFAULT_MODEL, out, force, settings, seed)
 
 
@@ -132,12 +139,15 @@ def fit_command(
     seed: Annotated[int | None, typer.Option(help="Random seed (recorded).")] = None,
     sampler: Sampler = "auto",
     target_accept: TargetAccept = DEFAULT_TARGET_ACCEPT,
+    adapt: Adapt = True,
     force: Force = False,
 ) -> None:
     """Fit a model to a trial CSV and write effects.csv, summary.md, forest.png and fit.nc."""
     import fd_bayes as fdb
 
-    settings = sampler_settings(draws, tune, chains, sampler=sampler, target_accept=target_accept)
+    settings = sampler_settings(
+        draws, tune, chains, sampler=sampler, target_accept=target_accept, adapt=adapt
+    )
     trial = fdb.Trial.read_csv(data)
     fdb.load_spec(model)  # fail on a bad spec before any work
     run_fit(trial, model, out, force, settings, seed)

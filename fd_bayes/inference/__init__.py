@@ -10,6 +10,13 @@ SamplerSettings``); modules inside the package import their siblings directly.
 from __future__ import annotations
 
 from fd_bayes.inference import idata
+from fd_bayes.inference.adaptive import (
+    Round,
+    history_from_attrs,
+    round_settings,
+    rounds_sentence,
+    sample_adaptively,
+)
 from fd_bayes.inference.catalogue import (
     WARNED_NOTES,
     CatalogueModel,
@@ -90,6 +97,7 @@ __all__ = [
     "WARNED_NOTES",
     "CatalogueModel",
     "FormulaModel",
+    "Round",
     "SamplerSettings",
     "SamplingResult",
     "available_samplers",
@@ -106,6 +114,7 @@ __all__ = [
     "family_message",
     "formula_loglik_dataset",
     "formula_variables",
+    "history_from_attrs",
     "idata",
     "load_bambi",
     "log_likelihood_dataset",
@@ -119,7 +128,10 @@ __all__ = [
     "resolve_seed",
     "resolve_settings",
     "response_params",
+    "round_settings",
+    "rounds_sentence",
     "run_nuts",
+    "sample_adaptively",
     "sample_catalogue",
     "sample_formula",
     "sample_nuts",

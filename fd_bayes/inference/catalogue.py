@@ -27,6 +27,7 @@ import xarray as xr
 from fd_bayes.data import Published, Trial
 from fd_bayes.errors import SettingsError
 from fd_bayes.inference import idata as infd
+from fd_bayes.inference.adaptive import round_settings, rounds_attrs, sample_adaptively
 from fd_bayes.inference.predictive import (
     PRIOR_PREDICTIVE_DRAWS,
     log_likelihood_dataset,
@@ -109,21 +110,31 @@ def sample_catalogue(
     Groups ``posterior`` (with ``log_frailty`` for a ``negmult`` model),
     ``sample_stats``, ``observed_data``, ``constant_data`` (the design) and, with
     ``predictive``, ``prior``, ``prior_predictive``, ``posterior_predictive`` and
-    ``log_likelihood``; the provenance in ``posterior.attrs``.
+    ``log_likelihood``; the provenance in ``posterior.attrs``. Sampling is adaptive
+    (:func:`~fd_bayes.inference.adaptive.sample_adaptively`) unless ``settings.adapt``
+    is false; the provenance records the rounds and the settings of the last.
     """
     spec, design, structure = prepared.spec, prepared.design, prepared.structure
     low_rank = uses_low_rank(spec, settings.mass_matrix)
     sampler_seed, prior_seed, ppc_seed, frailty_seed = split_seed(seed, 4)
-    result = sample_nuts(
-        prepared.pm_model,
-        settings,
-        seed=sampler_seed % SEED_LIMIT,
-        cache_key=model_key(spec, design, structure),
-        data=model_data(design, spec.family),
-        low_rank=low_rank,
-    )
+    key, data = model_key(spec, design, structure), model_data(design, spec.family)
+    compile_seconds = []
+
+    def run(round_settings: SamplerSettings, round_seed: int):
+        result = sample_nuts(
+            prepared.pm_model,
+            round_settings,
+            seed=round_seed,
+            cache_key=key,
+            data=data,
+            low_rank=low_rank,
+        )
+        drop_internal(result.idata)
+        compile_seconds.append(result.compile_seconds)
+        return result, result.sampling_seconds
+
+    result, history = sample_adaptively(run, settings, sampler_seed % SEED_LIMIT)
     idata = result.idata
-    drop_internal(idata)
     if families.get(spec.family).frailty:
         # the frailties were integrated out; draw them from their exact conditional
         # posterior so that effects and checks see (parameters, frailties) jointly
@@ -137,7 +148,7 @@ def sample_catalogue(
     write_provenance(
         idata,
         trial=trial,
-        settings=settings,
+        settings=round_settings(settings, len(history)),
         seed=seed,
         sampler=result.sampler,
         model={
@@ -146,7 +157,13 @@ def sample_catalogue(
             "spec_json": json.dumps(spec.to_dict()),
             "spec_source": spec.source,
         },
-        run=_run_attrs(result, low_rank),
+        run={
+            **_run_attrs(result, low_rank),
+            # the whole time: every round's compile (a cache hit after the first) and run
+            "compile_seconds": float(sum(compile_seconds)),
+            "sampling_seconds": float(sum(r.seconds for r in history)),
+            **rounds_attrs(history, settings.adapt),
+        },
         notes=structure.notes,
     )
     return idata

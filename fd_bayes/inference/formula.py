@@ -32,6 +32,7 @@ import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ from fd_bayes.constants import DAYS_PER_YEAR
 from fd_bayes.data import Trial
 from fd_bayes.errors import SettingsError
 from fd_bayes.inference import idata as infd
+from fd_bayes.inference.adaptive import round_settings, rounds_attrs, sample_adaptively
 from fd_bayes.inference.catalogue import drop_internal, observed_groups
 from fd_bayes.inference.predictive import draws_dataset
 from fd_bayes.inference.provenance import write_provenance
@@ -397,17 +399,24 @@ def sample_formula(
     Bambi's posterior and sample stats, plus ``observed_data``, ``constant_data`` (the
     design) and, with ``predictive``, ``posterior_predictive`` and ``log_likelihood``
     (each a variable ``y`` over ``obs``, as in catalogue fits); the provenance in
-    ``posterior.attrs``.
+    ``posterior.attrs``. Sampling is adaptive, as for catalogue fits
+    (:func:`~fd_bayes.inference.adaptive.sample_adaptively`).
     """
     sampler_seed, ppc_seed = (s % SEED_LIMIT for s in split_seed(seed, 4)[:2])
     bmodel = prepared.model
-    t0 = time.perf_counter()
-    with quiet(not settings.progress):
-        idata = bmodel.fit(**_fit_kwargs(prepared, settings, sampler_seed))
-    seconds = time.perf_counter() - t0
-    drop_internal(idata)
-    for group in [g for g in idata.groups() if g.startswith("warmup")]:
-        del idata[group]
+
+    def run(round_settings: SamplerSettings, round_seed: int):
+        t0 = time.perf_counter()
+        with quiet(not round_settings.progress):
+            idata = bmodel.fit(**_fit_kwargs(prepared, round_settings, round_seed))
+        seconds = time.perf_counter() - t0
+        drop_internal(idata)
+        for group in [g for g in idata.groups() if g.startswith("warmup")]:
+            del idata[group]
+        return SimpleNamespace(idata=idata), seconds
+
+    result, history = sample_adaptively(run, settings, sampler_seed)
+    idata = result.idata
     groups = observed_groups(prepared.design)
     if predictive:
         with quiet(True):
@@ -423,7 +432,7 @@ def sample_formula(
     write_provenance(
         idata,
         trial=trial,
-        settings=settings,
+        settings=round_settings(settings, len(history)),
         seed=seed,
         sampler=prepared.sampler,
         model={
@@ -432,7 +441,10 @@ def sample_formula(
             "formula": prepared.formula,
             "family": prepared.family,
         },
-        run={"sampling_seconds": float(seconds)},
+        run={
+            "sampling_seconds": float(sum(r.seconds for r in history)),
+            **rounds_attrs(history, settings.adapt),
+        },
         notes=prepared.notes,
     )
     return idata

@@ -20,8 +20,11 @@ from fd_bayes.constants import DIVERGENCES_MAX, ESS_MIN, RHAT_MAX
 InferenceData = az.InferenceData
 
 
-def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
+def diagnostics(idata: az.InferenceData, variables: bool = False) -> dict:
     """R-hat, bulk/tail ESS over all posterior variables, and divergences.
+
+    With ``variables``, also ``failing``: the names of the variables with an element
+    whose R-hat or ESS fails its threshold (sorted; empty when none does).
 
     Deterministic variables that are constant across draws (e.g. a fixed zero) are
     skipped, as their R-hat is undefined; so are sampler-internal unconstrained copies
@@ -41,7 +44,7 @@ def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
         ess_bulk = az.ess(post, method="bulk")
         ess_tail = az.ess(post, method="tail")
     div = idata.sample_stats["diverging"] if "diverging" in idata.sample_stats else None
-    return {
+    out = {
         "max_rhat": _extreme(rhat, np.nanmax),
         "min_ess_bulk": _extreme(ess_bulk, np.nanmin),
         "min_ess_tail": _extreme(ess_tail, np.nanmin),
@@ -49,6 +52,15 @@ def diagnostics(idata: az.InferenceData) -> dict[str, float | int]:
         "chains": int(post.sizes["chain"]),
         "draws": int(post.sizes["draw"]),
     }
+    if variables:
+        out["failing"] = sorted(
+            str(v)
+            for v in keep
+            if np.nanmax(rhat[v].values, initial=-np.inf) > RHAT_MAX
+            or np.nanmin(ess_bulk[v].values, initial=np.inf) < ESS_MIN
+            or np.nanmin(ess_tail[v].values, initial=np.inf) < ESS_MIN
+        )
+    return out
 
 
 def _extreme(ds: xr.Dataset, fn) -> float:

@@ -15,6 +15,8 @@ frame is inspected.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +26,36 @@ from fd_bayes.data import Trial
 from fd_bayes.errors import DiagnosticsWarning, ModelNote
 from fd_bayes.inference.idata import InferenceData
 from fd_bayes.inference.settings import SamplerSettings
+
+#: The libraries whose versions a fit records (``library_versions``): what sampled it.
+LIBRARIES = (
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz",
+    "numpy",
+    "scipy",
+    "numba",
+    "statsmodels",
+    "pandas",
+    "xarray",
+    "bambi",
+    "numpyro",
+    "jax",
+)
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """The installed versions of :data:`LIBRARIES` (those not installed are left out)."""
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
 
 #: How the diagnostics warning starts; the failed diagnostics follow.
 DIAGNOSTICS_FAILED = "The sampler's diagnostics failed, do not report these results yet: "
@@ -46,6 +78,7 @@ def write_provenance(
     for a catalogue model; ``bambi_version``, ``model``, ``formula``, ``family`` for a
     formula model); ``run``: how the run went (``mass_matrix``, ``compile_seconds``,
     ``sampling_seconds``). The rest is common to every fit: ``fd_bayes_version``,
+    ``library_versions`` (JSON: the versions of :data:`LIBRARIES` that sampled it),
     ``seed``, ``sampler``, ``draws``, ``tune``, ``chains``, ``target_accept``,
     ``data_hash``, ``trial_name``, ``notes`` (JSON list) and ``harm_weights`` (JSON, or
     "" when the trial carries none).
@@ -53,6 +86,7 @@ def write_provenance(
     idata.posterior.attrs.update(
         {
             "fd_bayes_version": __version__,
+            "library_versions": json.dumps(library_versions()),
             **model,
             "seed": int(seed),
             "sampler": sampler,
@@ -85,4 +119,11 @@ def warn_diagnostics(problems: Sequence[str], stacklevel: int = 2) -> None:
         )
 
 
-__all__ = ["DIAGNOSTICS_FAILED", "warn_diagnostics", "warn_notes", "write_provenance"]
+__all__ = [
+    "DIAGNOSTICS_FAILED",
+    "LIBRARIES",
+    "library_versions",
+    "warn_diagnostics",
+    "warn_notes",
+    "write_provenance",
+]

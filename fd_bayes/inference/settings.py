@@ -54,6 +54,11 @@ class SamplerSettings:
         Show the sampler's progress bar.
     mass_matrix : {"auto", "diag", "low_rank"}
         nutpie's mass matrix (see :func:`fd_bayes.fit`).
+    adapt : bool
+        When the diagnostics fail, sample fresh chains with twice the warm-up and
+        draws, up to :data:`~fd_bayes.constants.ADAPT_MAX_ROUNDS` rounds in all (see
+        :mod:`fd_bayes.inference.adaptive`); ``False``: one run, whatever its
+        diagnostics.
 
     Examples
     --------
@@ -75,6 +80,7 @@ class SamplerSettings:
     cores: int | None = None
     progress: bool = True
     mass_matrix: str = "auto"
+    adapt: bool = True
 
     def __post_init__(self) -> None:
         for name, low in (("draws", 1), ("tune", 0), ("chains", 1)):
@@ -101,6 +107,7 @@ class SamplerSettings:
                 f"mass_matrix must be one of {', '.join(MASS_MATRICES)}, got {self.mass_matrix!r}"
             )
         object.__setattr__(self, "progress", bool(self.progress))
+        object.__setattr__(self, "adapt", bool(self.adapt))
 
     def replace(self, **changes) -> SamplerSettings:
         """A copy with some settings changed (validated again)."""
@@ -120,6 +127,7 @@ class SamplerSettings:
             "tune": self.tune,
             "chains": self.chains,
             "target_accept": self.target_accept,
+            "adapt": int(self.adapt),
         }
 
 
@@ -152,7 +160,7 @@ def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
 def resolve_settings(settings: SamplerSettings | None = None, **keywords) -> SamplerSettings:
     """The one :class:`SamplerSettings` of a call that takes both ``settings=`` and the
     sampler keywords (``draws``, ``tune``, ``chains``, ``target_accept``, ``sampler``,
-    ``cores``, ``progress``, ``mass_matrix``).
+    ``cores``, ``progress``, ``mass_matrix``, ``adapt``).
 
     ``settings`` when given, else one built (and so validated) from ``keywords``. Giving
     ``settings`` together with a keyword that differs from its default is a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -332,6 +333,12 @@ def _provenance_rows(fit) -> list[tuple[str, str]]:
         ("target acceptance", str(info.get("target_accept", "–"))),
         ("seed", str(info.get("seed", "–"))),
     ]
+    if "rounds" in info:
+        adapt = "adaptive" if int(info.get("adapt", 1)) else "single run (adapt off)"
+        rows.append(("sampling rounds", f"{info['rounds']} ({adapt})"))
+    if info.get("library_versions"):
+        sampled = json.loads(info["library_versions"])
+        rows.append(("libraries (fit)", ", ".join(f"{k} {v}" for k, v in sampled.items())))
     for mod in ("pymc", "arviz", "numpy", "pandas"):
         try:
             version = __import__(mod).__version__
@@ -454,6 +461,7 @@ def render_html(
         priors=fit.spec.prior_table(),
         notes=fit.notes,
         diagnostics=_diagnostics_rows(fit),
+        sampling_note=fit.sampling_note(),
         quantity_diagnostics=quantity_diagnostics(fit, effects),
         appendix=appendix,
         rhat_max=RHAT_MAX,

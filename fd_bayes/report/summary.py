@@ -234,6 +234,8 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensiti
     ]
     lines += [f"- {p}" for p in problems]
     lines += [""]
+    if fit.sampling_note():
+        lines += [fit.sampling_note(), ""]
     if sensitivity is not None:
         lines += _sensitivity_section(fit, sensitivity)
     lines += [

@@ -77,6 +77,7 @@ def fit(
     family: str | None = None,
     mass_matrix: str = "auto",
     published: Published | None = None,
+    adapt: bool = True,
     settings: SamplerSettings | None = None,
 ) -> Fit | FormulaFit:
     """Fit a model from the catalogue (or a spec file) to a trial.
@@ -135,9 +136,17 @@ def fit(
         estimate is ``Normal(typical log RR + its trial deviation, its SE)``, the
         deviation drawn from the same between-trial SD. The effects table adds a
         ``trial`` row per published trial. See :class:`fd_bayes.data.published.Published`.
+    adapt : bool
+        Adaptive sampling, a safety net (default on): when the diagnostics fail, fresh
+        chains are sampled with twice the warm-up and draws, up to three rounds in all,
+        and the fit keeps the first round that passes (or the last). ``fit.info()``
+        (``rounds``), the report and the CLI say how many rounds it took. The same seed
+        gives the same rounds. ``False``: one run, whatever its diagnostics. See
+        :mod:`fd_bayes.inference.adaptive`.
     settings : SamplerSettings, optional
         All the sampler settings in one object (``draws``, ``tune``, ``chains``,
-        ``target_accept``, ``sampler``, ``cores``, ``progress``, ``mass_matrix``), instead
+        ``target_accept``, ``sampler``, ``cores``, ``progress``, ``mass_matrix``,
+        ``adapt``), instead
         of the keywords; giving it together with one of those keywords (other than its
         default) is a :class:`~fd_bayes.errors.SettingsError`.
 
@@ -168,6 +177,7 @@ def fit(
         "cores": cores,
         "progress": progress,
         "mass_matrix": mass_matrix,
+        "adapt": adapt,
     }
     if formula is not None:
         if model != DEFAULT_MODEL:
@@ -204,6 +214,7 @@ def fit_formula(
     progress: bool = True,
     cores: int | None = None,
     predictive: bool = True,
+    adapt: bool = True,
     settings: SamplerSettings | None = None,
 ) -> FormulaFit:
     """Fit a Bambi formula model to a trial (what ``fdb.fit(trial, formula=...)`` calls).
@@ -223,7 +234,7 @@ def fit_formula(
         A Bambi family: ``"negativebinomial"`` (default), ``"poisson"``,
         ``"zero_inflated_poisson"``, ``"zero_inflated_negativebinomial"``,
         ``"hurdle_poisson"`` or ``"hurdle_negativebinomial"`` (log link).
-    draws, tune, chains, seed, sampler, target_accept, progress, cores, predictive, settings
+    draws, tune, chains, seed, sampler, target_accept, progress, cores, predictive, adapt, settings
         As for :func:`fd_bayes.fit`. ``sampler`` names the NUTS implementation Bambi
         uses (``"auto"`` = nutpie when installed). The same seed gives an identical
         effects table.
@@ -251,6 +262,7 @@ def fit_formula(
         "sampler": sampler,
         "cores": cores,
         "progress": progress,
+        "adapt": adapt,
     }
     out = _fit_formula(trial, formula, family, priors, settings, keywords, seed, predictive)
     warn_diagnostics(out.diagnostic_problems(), stacklevel=2)

@@ -20,8 +20,8 @@ import xarray as xr
 
 from fd_bayes.constants import ALL, DEFAULT_OUTCOME, HDI_PROB
 from fd_bayes.errors import FdBayesError
+from fd_bayes.inference import Round, history_from_attrs, log_likelihood_dataset, rounds_sentence
 from fd_bayes.inference import idata as infd
-from fd_bayes.inference import log_likelihood_dataset
 from fd_bayes.modelling import (
     Design,
     ModelSpec,
@@ -86,8 +86,22 @@ class Fit:
             "mass_matrix",
             "compile_seconds",
             "sampling_seconds",
+            "adapt",
+            "rounds",
+            "library_versions",
         )
         return {k: a[k] for k in keys if k in a}
+
+    @property
+    def rounds(self) -> list[Round]:
+        """The rounds of adaptive sampling (:mod:`fd_bayes.inference.adaptive`): one
+        :class:`~fd_bayes.inference.adaptive.Round` each, the last the fit's posterior
+        (empty for a fit saved before rounds were recorded)."""
+        return history_from_attrs(self.idata.posterior.attrs)
+
+    def sampling_note(self) -> str:
+        """How many rounds the sampling took, in words ("" when the first passed)."""
+        return rounds_sentence(self.rounds)
 
     @property
     def notes(self) -> list[str]:

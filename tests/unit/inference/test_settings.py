@@ -22,7 +22,14 @@ def test_defaults_match_fit():
     s = SamplerSettings()
     assert (s.draws, s.tune, s.chains, s.target_accept) == (1000, 1000, 4, 0.9)
     assert (s.sampler, s.cores, s.progress, s.mass_matrix) == ("auto", None, True, "auto")
-    assert s.as_attrs() == {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9}
+    assert s.as_attrs() == {
+        "draws": 1000,
+        "tune": 1000,
+        "chains": 4,
+        "target_accept": 0.9,
+        "adapt": 1,
+    }
+    assert s.adapt is True
     assert pickle.loads(pickle.dumps(s)) == s and hash(s) == hash(SamplerSettings())
 
 

@@ -96,8 +96,9 @@ def test_pooled_spec_structure_and_notes():
     assert any("Only 2 trials" in n for n in s.notes)
     model, _ = build_model(spec, multi, s)
     names = {v.name for v in model.free_RVs}
-    assert {"trial_sd", "z_trial"} <= names
-    assert "trial_effect" in {v.name for v in model.deterministics}
+    # trial_sd = |trial_sd_signed| (a folded half-normal, see pymc_model._folded_rv)
+    assert {"trial_sd_signed", "z_trial"} <= names
+    assert {"trial_sd", "trial_effect"} <= {v.name for v in model.deterministics}
     single = resolve_structure(spec, Design.from_trial(a))
     assert single.treatment["trial"] == "none"
     assert "Treatment trial term left out: there is only one level." in single.notes

@@ -221,7 +221,7 @@ def _text(model: str) -> str:
         (
             "negbin_joint",
             lambda t: t.replace(
-                'person_sd = { dist = "HalfNormal", sigma = 1.0 }',
+                'person_sd = { dist = "HalfNormal", sigma = 0.75 }',
                 'person_sd = { dist = "LKJCorr", eta = 1.0 }',
             ),
             "needs a positive distribution",
@@ -309,5 +309,5 @@ def test_correlated_person_effect_in_numpy_matches_the_model():
     prior = sample_prior(pm_model, 6, seed=4)
     corr = prior["person_corr"].values
     np.testing.assert_allclose(np.diagonal(corr, axis1=-2, axis2=-1), 1.0)
-    assert (np.abs(corr) <= 1).all()
+    assert (np.abs(corr) <= 1 + 1e-12).all()  # a unit diagonal may round to 1 + 2e-16
     assert prior["z_person"].dims[-2:] == ("person", "outcome")

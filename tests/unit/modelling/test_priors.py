@@ -59,7 +59,9 @@ def test_sd_priors_give_the_median():
     assert crime.startswith(f"median SD {median:.2f}: at that SD, 95% of crime-type")
     assert f"×/÷ {math.exp(1.96 * median):.2f}" in crime
     disp = _row(table, "inv_sqrt_dispersion")["implied"]
-    assert disp.startswith("median 0.67, i.e. NB shape phi = 2.20")
+    half = stats.halfnorm(scale=0.7).median()  # the spec's HalfNormal(0.7)
+    assert disp.startswith(f"median {half:.2f}, i.e. NB shape phi = {1 / half**2:.2f}")
+    assert disp.startswith("median 0.47, i.e. NB shape phi = 4.49")
     assert "control rate per person-year: median 0.37" in _row(table, "intercept")["implied"]
 
 

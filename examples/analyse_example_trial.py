@@ -133,7 +133,7 @@ def save_and_reload(fit: fdb.Fit, folder: Path) -> None:
 def main() -> None:
     args = parse_args()
     settings = (
-        {"chains": 2, "draws": 300, "tune": 300}
+        {"chains": 2, "draws": 300, "tune": 300, "adapt": False}
         if args.quick
         else {"chains": 4, "draws": 1000, "tune": 1000}
     )

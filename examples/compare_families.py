@@ -38,7 +38,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     # the package's defaults (4 chains x 1000 draws after 1000 warm-up) unless --quick
-    settings = {"draws": 300, "tune": 300, "chains": 2} if args.quick else {}
+    settings = {"draws": 300, "tune": 300, "chains": 2, "adapt": False} if args.quick else {}
     trial = fdb.example_trial()
     print(trial)
 

@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 chains x 300 draws")
     args = parser.parse_args()
     settings = (
-        {"draws": 300, "tune": 300, "chains": 2}
+        {"draws": 300, "tune": 300, "chains": 2, "adapt": False}
         if args.quick
         else {"draws": 1000, "tune": 1000, "chains": 4}
     )

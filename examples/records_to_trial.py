@@ -119,7 +119,7 @@ def build_trial(folder: Path) -> fdb.Trial:
 
 def fit_and_report(trial: fdb.Trial, quick: bool) -> None:
     settings = (
-        {"chains": 2, "draws": 300, "tune": 300}
+        {"chains": 2, "draws": 300, "tune": 300, "adapt": False}
         if quick
         else {"chains": 4, "draws": 1000, "tune": 1000}
     )

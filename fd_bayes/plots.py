@@ -33,6 +33,19 @@ def save_figure(fig, path, dpi: int = 150) -> None:
         fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=_metadata(p))
 
 
+def render_figure(fig, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> dict[str, bytes]:
+    """``fig`` rendered once per format, as bytes by format (what :func:`save_figure`
+    writes to files): a report draws each figure once and writes or embeds the bytes."""
+    import io
+
+    out = {}
+    for fmt in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(f"x.{fmt}"))
+        out[fmt] = buf.getvalue()
+    return out
+
+
 def _metadata(path) -> dict | None:
     # no creation date in SVG/PDF files, so that re-rendering gives identical files
     return {"Date": None} if Path(path).suffix.lower() in (".svg", ".pdf") else None

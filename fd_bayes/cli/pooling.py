@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fd_bayes.cli.common import (
+    Adapt,
     Chains,
     Draws,
     Force,
@@ -93,6 +94,7 @@ def pool(
             "report divergent transitions.",
         ),
     ] = None,
+    adapt: Adapt = True,
     force: Force = False,
 ) -> None:
     """Pool trials: published estimates (meta-analysis) or individual data (--ipd)."""
@@ -122,7 +124,9 @@ def pool(
         return
     # unset: fit's default (DEFAULT_TARGET_ACCEPT)
     accept = DEFAULT_TARGET_ACCEPT if target_accept is None else target_accept
-    settings = sampler_settings(draws, tune, chains, sampler=sampler, target_accept=accept)
+    settings = sampler_settings(
+        draws, tune, chains, sampler=sampler, target_accept=accept, adapt=adapt
+    )
     if names and len(names) != len(files):
         raise UsageProblem(f"{len(files)} --ipd files but {len(names)} --name labels")
     extra = {}

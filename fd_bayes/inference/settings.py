@@ -107,6 +107,8 @@ class SamplerSettings:
                 f"mass_matrix must be one of {', '.join(MASS_MATRICES)}, got {self.mass_matrix!r}"
             )
         object.__setattr__(self, "progress", bool(self.progress))
+        if not isinstance(self.adapt, bool | np.bool_):
+            raise SettingsError(f"adapt must be True or False, got {self.adapt!r}")
         object.__setattr__(self, "adapt", bool(self.adapt))
 
     def replace(self, **changes) -> SamplerSettings:

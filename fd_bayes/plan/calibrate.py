@@ -57,6 +57,8 @@ from fd_bayes.plots import save_figure, subplots
 KEY_PARAMETERS = (
     "effect_overall",
     "theta",
+    "crime_sd",
+    "cell_sd",
     "person_sd",
     "person_cv",
     "baseline_slope",

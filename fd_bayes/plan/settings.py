@@ -25,9 +25,12 @@ PLAN_CHAINS = 2
 PLAN_TUNE = 300
 PLAN_DRAWS = 400
 
-#: The sampler settings of a simulated fit by default: one core, no progress bar.
+#: The sampler settings of a simulated fit by default: one core, no progress bar, and one
+#: round (no adaptive sampling): a planning study tallies its fits' diagnostics instead of
+#: rerunning them, and at 2 x 400 draws adaptive rounds would triple its cost. Pass
+#: ``settings=SamplerSettings(...)`` (adaptive by default) for fits that must each pass.
 PLAN_SAMPLING = SamplerSettings(
-    draws=PLAN_DRAWS, tune=PLAN_TUNE, chains=PLAN_CHAINS, cores=1, progress=False
+    draws=PLAN_DRAWS, tune=PLAN_TUNE, chains=PLAN_CHAINS, cores=1, progress=False, adapt=False
 )
 
 
@@ -106,6 +109,7 @@ class FitSettings:
                 target_accept=target_accept,
                 sampler=sampler,
                 cores=cores,
+                adapt=False,  # as PLAN_SAMPLING: a study tallies diagnostics, no reruns
             )
         elif not isinstance(sampling, SamplerSettings):
             raise SettingsError(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
 from fd_bayes.errors import SettingsError
-from fd_bayes.plots import forest_plot, headline_draws, save_figure, trace_rank_plot
+from fd_bayes.plots import forest_plot, headline_draws, render_figure, trace_rank_plot
 from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
 from fd_bayes.report.html import density_figure, write_html
 from fd_bayes.report.markdown import write_report
@@ -33,9 +33,20 @@ FORMAT_FILES = {
 }
 
 
-def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[str, Path]:
-    """The report's other figures as PNG and SVG files (the HTML embeds them too)."""
-    figures = {"density": lambda: density_figure(fit, effects, prob)}
+def render_figures(
+    fit, effects: pd.DataFrame, prob: float, frequentist: pd.DataFrame | None = None
+) -> dict[str, dict[str, bytes]]:
+    """Every figure of the report, drawn once: name -> {"png": bytes, "svg": bytes}.
+
+    ``forest`` (with the frequentist intervals beside when there is a table),
+    ``density``, ``posterior_predictive_check`` and ``prior_predictive_check`` (when the
+    fit has the predictive groups) and ``trace_rank``. The files and the HTML page are
+    written from these bytes: no figure is drawn twice.
+    """
+    figures = {
+        "forest": lambda: forest_plot(effects, prob=prob, frequentist=frequentist),
+        "density": lambda: density_figure(fit, effects, prob),
+    }
     groups = fit.idata.groups()
     for group in ("posterior", "prior"):
         if f"{group}_predictive" in groups and "observed_data" in groups:
@@ -43,11 +54,17 @@ def _write_figures(fit, effects: pd.DataFrame, out: Path, prob: float) -> dict[s
     draws = headline_draws(fit.idata.posterior)
     if draws:
         figures["trace_rank"] = lambda: trace_rank_plot(draws)
+    return {name: render_figure(make()) for name, make in figures.items()}
+
+
+def _write_figures(rendered: dict[str, dict[str, bytes]], out: Path) -> dict[str, Path]:
+    """The rendered figures as PNG and SVG files."""
     paths = {}
-    for name, make in figures.items():
-        files = [out / f"{name}.png", out / f"{name}.svg"]
-        save_figure(make(), files)
-        paths.update({f.name: f for f in files})
+    for name, formats in rendered.items():
+        for fmt, data in formats.items():
+            path = out / f"{name}.{fmt}"
+            path.write_bytes(data)
+            paths[path.name] = path
     return paths
 
 
@@ -103,8 +120,12 @@ def report(
         tables["frequentist"] = frequentist
         tables["side_by_side"] = side_by_side(fit, frequentist)
 
+    rendered = {}
+    if "md" in formats or "html" in formats:
+        rendered = render_figures(fit, effects, prob, frequentist)
     if "md" in formats or "csv" in formats:
-        written = write_report(fit, out, prob=prob)
+        forest = rendered["forest"]["png"] if "md" in formats else None
+        written = write_report(fit, out, prob=prob, effects=effects, forest_png=forest)
         if "md" not in formats:
             for name in FORMAT_FILES["md"]:
                 if name in written:
@@ -113,12 +134,7 @@ def report(
             written.pop("effects.csv").unlink()
         paths.update({k: Path(v) for k, v in written.items()})
     if "md" in formats:
-        paths["forest.svg"] = out / "forest.svg"
-        # with the frequentist intervals beside when there is a table (png redrawn too)
-        forest_plot(
-            effects, [out / "forest.png", paths["forest.svg"]], prob=prob, frequentist=frequentist
-        )
-        paths.update(_write_figures(fit, effects, out, prob))
+        paths.update(_write_figures(rendered, out))
     if "csv" in formats:
         # the same table as findings.xlsx, with complementary suppression added
         for name, table in tables.items():
@@ -132,6 +148,7 @@ def report(
             frequentist=frequentist,
             prob=prob,
             threshold=threshold,
+            rendered={name: f["png"] for name, f in rendered.items()},
         )
     if "xlsx" in formats:
         info = fit.info

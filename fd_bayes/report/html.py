@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,13 @@ def figure_data_uri(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _uri(rendered: Mapping[str, bytes] | None, name: str, draw) -> str:
+    """The data URI of figure ``name``: from its rendered PNG when given, else drawn."""
+    if rendered and name in rendered:
+        return "data:image/png;base64," + base64.b64encode(rendered[name]).decode("ascii")
+    return figure_data_uri(draw())
 
 
 def _headline_rows(effects: pd.DataFrame) -> pd.DataFrame:
@@ -355,6 +363,7 @@ def render_html(
     prob: float = HDI_PROB,
     threshold: int = DISCLOSURE_THRESHOLD,
     densities: bool = True,
+    rendered: Mapping[str, bytes] | None = None,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -372,6 +381,11 @@ def render_html(
         Disclosure threshold (people per arm below which counts are suppressed).
     densities : bool
         Draw the posterior density figure of the overall effects.
+    rendered : mapping, optional
+        Figures already rendered as PNG bytes, by name (``forest``, ``density``,
+        ``posterior_predictive_check``, ``prior_predictive_check``, ``trace_rank``: see
+        :func:`fd_bayes.report.full.render_figures`); they are embedded as they are
+        instead of being drawn again.
 
     Returns
     -------
@@ -398,7 +412,9 @@ def render_html(
                 "intervals"
                 + ("; NB GLM 95% confidence intervals in grey)" if frequentist is not None else ")")
             ),
-            "uri": figure_data_uri(forest_plot(effects, prob=prob, frequentist=frequentist)),
+            "uri": _uri(
+                rendered, "forest", lambda: forest_plot(effects, prob=prob, frequentist=frequentist)
+            ),
             "alt": "Forest plot of rate ratios by crime type and outcome",
         }
     ]
@@ -406,7 +422,7 @@ def render_html(
         figures.append(
             {
                 "title": "Posterior density of the overall rate ratio (reduction shaded)",
-                "uri": figure_data_uri(density_figure(fit, effects, prob)),
+                "uri": _uri(rendered, "density", lambda: density_figure(fit, effects, prob)),
                 "alt": "Posterior densities of the overall rate ratio, reduction region shaded",
             }
         )
@@ -426,7 +442,9 @@ def render_html(
             figures.append(
                 {
                     "title": title,
-                    "uri": figure_data_uri(fit.plot_ppc(group=group)),
+                    "uri": _uri(
+                        rendered, f"{group}_predictive_check", lambda g=group: fit.plot_ppc(group=g)
+                    ),
                     "alt": f"{group.capitalize()} predictive check histograms",
                 }
             )
@@ -438,7 +456,7 @@ def render_html(
             {
                 "title": "Trace plots (left, one colour per chain) and rank plots (right) "
                 "of the headline parameters: " + ", ".join(draws),
-                "uri": figure_data_uri(trace_rank_plot(draws)),
+                "uri": _uri(rendered, "trace_rank", lambda: trace_rank_plot(draws)),
                 "alt": "Trace and rank plots of the headline model parameters",
             }
         )

@@ -13,24 +13,36 @@ OUTPUT_FILES = ("effects.csv", "summary.md", "forest.png")
 
 
 def write_report(
-    fit, out_dir: str | Path, prob: float = HDI_PROB, harm_weights=None, sensitivity=None
+    fit,
+    out_dir: str | Path,
+    prob: float = HDI_PROB,
+    harm_weights=None,
+    sensitivity=None,
+    effects=None,
+    forest_png: bytes | None = None,
 ) -> dict:
     """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
 
     ``sensitivity``, the result of :func:`fd_bayes.results.sensitivity.sensitivity` on the same
-    trial, adds a section on prior sensitivity to ``summary.md``.
+    trial, adds a section on prior sensitivity to ``summary.md``. ``effects`` (the fit's
+    effects table, when the caller has it) and ``forest_png`` (the forest plot already
+    rendered, see :func:`fd_bayes.report.full.render_figures`) save computing them again.
 
     Returns a dict of output name -> path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    effects = fit.effects(prob=prob, harm_weights=harm_weights)
+    if effects is None:
+        effects = fit.effects(prob=prob, harm_weights=harm_weights)
     paths = {name: out / name for name in OUTPUT_FILES}
     disclosed(effects).to_csv(paths["effects.csv"], index=False)
     paths["summary.md"].write_text(
         summary_markdown(fit, effects, prob, sensitivity=sensitivity), encoding="utf-8"
     )
-    forest_plot(effects, paths["forest.png"], prob=prob)
+    if forest_png is None:
+        forest_plot(effects, paths["forest.png"], prob=prob)
+    else:
+        paths["forest.png"].write_bytes(forest_png)
     return paths
 
 

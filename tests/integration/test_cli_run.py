@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pandas as pd
@@ -28,6 +29,7 @@ def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
         "300",
         "--chains",
         "2",
+        "--no-adapt",
         "--seed",
         "3",
     ]
@@ -51,6 +53,8 @@ def test_fit_writes_the_report(monkeypatch, capsys, tmp_path):
     assert "## Key findings" in summary and "## Diagnostics" in summary
     loaded = fdb.load(out / "fit.nc")
     assert loaded.info["seed"] == 3
+    assert (loaded.info["adapt"], loaded.info["rounds"]) == (0, 1)  # --no-adapt: one run
+    assert set(json.loads(loaded.info["library_versions"])) >= {"pymc", "nutpie", "numpy"}
     # a second run into the same folder refuses to overwrite
     monkeypatch.setattr(sys, "argv", args)
     with pytest.raises(SystemExit) as info:

@@ -19,7 +19,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::fd_bayes.errors.DiagnosticsWarning"),
 ]
 
-SETTINGS = dict(draws=300, tune=300, chains=2, seed=3, progress=False, predictive=False)
+# adapt=False: one round each, so that the compilations counted are the fits' own
+SETTINGS = dict(
+    draws=300, tune=300, chains=2, seed=3, progress=False, predictive=False, adapt=False
+)
 
 
 def _trials():

@@ -20,7 +20,9 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def negmult_fit():
     trial = fdb.example_trial()
-    return fdb.fit(trial, "negmult_pooled", draws=400, tune=400, chains=2, seed=3, progress=False)
+    return fdb.fit(
+        trial, "negmult_pooled", draws=400, tune=400, chains=2, seed=3, progress=False, adapt=False
+    )
 
 
 def test_single_trial_fit_drops_the_trial_term_and_has_no_person_parameters(negmult_fit):
@@ -109,6 +111,7 @@ def _gamma_frailty_sites(baseline_shares_frailty: bool):
         chains=2,
         seed=5,
         progress=False,
+        adapt=False,
         predictive=False,
     )
     assert fit.diagnostics()["divergences"] == 0

@@ -20,7 +20,7 @@ pytestmark = [
 
 SITE_EFFECTS = [-0.3, 0.15, -0.15, 0.3, 0.0]
 MEAN_RR = 0.6
-FIT = ["--draws", "500", "--tune", "500", "--chains", "2", "--seed", "4"]
+FIT = ["--draws", "500", "--tune", "500", "--chains", "2", "--seed", "4", "--no-adapt"]
 
 
 def _published_estimate(trial: fdb.Trial) -> tuple[float, float]:
@@ -97,6 +97,7 @@ def test_mean_effect_is_recovered_and_agrees_with_all_individual_data(one_stage)
         chains=2,
         seed=4,
         progress=False,
+        adapt=False,
         predictive=False,
     )
     theta_full = full.idata.posterior["effect_overall"].values.ravel()
@@ -122,6 +123,7 @@ def test_one_trial_with_published_estimates_predicts_a_new_site():
         chains=2,
         seed=1,
         progress=False,
+        adapt=False,
         predictive=False,
     )
     label = trial.name  # a single unlabelled trial is named by the Trial's name

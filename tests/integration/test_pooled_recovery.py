@@ -44,6 +44,7 @@ def pooled(request):
         chains=2,
         seed=5,
         progress=False,
+        adapt=False,
         predictive=False,
     )
     return fit, trial, truth
@@ -101,7 +102,7 @@ def test_cli_pool_ipd_writes_the_report(monkeypatch, capsys, tmp_path):
         paths.append(str(path))
     out = tmp_path / "out"
     args = ["fd-bayes", "pool", "--ipd", *paths, "--out", str(out)]
-    args += ["--draws", "200", "--tune", "200", "--chains", "2", "--seed", "3"]
+    args += ["--draws", "200", "--tune", "200", "--chains", "2", "--seed", "3", "--no-adapt"]
     monkeypatch.setattr(sys, "argv", args)
     cli.main()
     effects = pd.read_csv(out / "effects.csv", keep_default_na=False)
@@ -158,6 +159,7 @@ def test_pooled_model_fits_with_jax_samplers(sampler, model):
         seed=2,
         sampler=sampler,
         progress=False,
+        adapt=False,
         predictive=False,
     )
     assert fit.info["sampler"] == sampler

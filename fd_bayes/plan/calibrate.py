@@ -264,7 +264,9 @@ class Calibration:
         names = list(parameters or pd.unique(self.ranks["parameter"]))[:12]
         ncol = min(4, max(1, len(names)))
         nrow = int(np.ceil(len(names) / ncol)) or 1
-        fig, axes = subplots(nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False)
+        fig, axes = subplots(
+            nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False, layout="constrained"
+        )
         for ax in axes.ravel()[len(names) :]:
             ax.set_visible(False)
         for ax, name in zip(axes.ravel(), names, strict=False):
@@ -273,8 +275,9 @@ class Calibration:
             n = len(r)
             lo, hi = stats.binom.ppf([0.005, 0.995], n, 1 / bins)
             ax.axhspan(lo, hi, color="grey", alpha=0.2)
-            ax.set_title(name, fontsize=8)
+            ax.set_title(name, fontsize=7)
             ax.set_yticks([])
+            ax.tick_params(axis="x", labelsize=7)
         fig.suptitle("SBC rank histograms (grey: 99% band if uniform)", fontsize=9)
         if path is not None:
             save_figure(fig, path)

@@ -17,6 +17,7 @@ An estimate is flagged at a threshold when some priors reach it and others do no
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -52,17 +53,9 @@ FLAG_COLUMNS = [
     "priors_below",
     "priors_reaching",
 ]
-#: The keywords of :func:`fd_bayes.fit` that make its SamplerSettings.
-SAMPLER_KEYWORDS = (
-    "draws",
-    "tune",
-    "chains",
-    "target_accept",
-    "sampler",
-    "cores",
-    "progress",
-    "mass_matrix",
-)
+#: The keywords of :func:`fd_bayes.fit` that make its SamplerSettings (its fields, so the
+#: two cannot drift apart: ``adapt`` was missing here when it was added to the settings).
+SAMPLER_KEYWORDS = tuple(f.name for f in dataclasses.fields(SamplerSettings))
 #: Levels the summary text speaks about one by one (cells are counted).
 SUMMARY_LEVELS = ("overall", "harm", "crime_type", "age_band")
 
@@ -606,7 +599,7 @@ def sensitivity(
     **fit_kwargs
         Passed to :func:`fd_bayes.fit` for every fit (``draws``, ``tune``, ``chains``,
         ``seed``, ``sampler``, ``target_accept``, ``progress``, ``cores``,
-        ``mass_matrix``, ``predictive``); the sampler keywords become one
+        ``mass_matrix``, ``adapt``, ``predictive``); the sampler keywords become one
         :class:`~fd_bayes.inference.SamplerSettings` that every fit gets. Every fit
         uses the same seed; when none is given one is drawn and recorded.
 

@@ -13,6 +13,7 @@ import pytest
 import fd_bayes as fdb
 from fd_bayes.constants import ADAPT_MAX_ROUNDS
 from fd_bayes.errors import DiagnosticsWarning
+from fd_bayes.report.html import render_html
 from fd_bayes.report.summary import summary_markdown
 
 TINY = {"draws": 30, "tune": 30, "chains": 2, "progress": False, "predictive": False}
@@ -41,6 +42,9 @@ def test_the_report_and_the_note_say_how_it_went(adaptive):
     note = adaptive.sampling_note()
     assert note.startswith(f"The diagnostics still failed after {ADAPT_MAX_ROUNDS} rounds")
     assert note in summary_markdown(adaptive, adaptive.effects())
+    html = render_html(adaptive, densities=False)
+    assert f'<p class="sampling-note">{note}</p>' in html
+    assert "<th>sampling rounds</th><td><code>3 (adaptive)</code>" in html
 
 
 def test_adapt_false_is_the_first_round():

@@ -65,21 +65,15 @@ REGIMES: dict[str, dict] = {
 def seed_design_trial(
     seed: int, person_sd: float, dispersion: float, effect: bool, rate_scale: float = 1.0
 ):
-    """A simulated trial of the seed's design (the example's rates and age bands)."""
-    from fd_bayes.data.simulate import EXAMPLE_RATES, simulate_trial
+    """A simulated trial of the seed's design (the example's design and rates)."""
+    from fd_bayes.data.simulate import EXAMPLE_DESIGN, EXAMPLE_RATES, simulate_trial
 
-    rates = {k: v * rate_scale for k, v in EXAMPLE_RATES.items()}
     trial, _ = simulate_trial(
-        n_treated={"11-17": 20, "18-25": 25},
-        n_control={"11-17": 65, "18-25": 85},
-        crime_types={c: 0.0 for o, c in EXAMPLE_RATES if o == "offending"},
-        outcomes=("offending", "victimisation"),
-        base_rates=rates,
+        **EXAMPLE_DESIGN,
+        base_rates={k: v * rate_scale for k, v in EXAMPLE_RATES.items()},
         rate_ratios={("offending", "knife"): 0.5} if effect else 1.0,
         person_sd=person_sd,
         dispersion=dispersion,
-        baseline_slope=0.35,
-        age_rate_multiplier={"11-17": 0.9, "18-25": 1.1},
         seed=seed,
     )
     return trial
@@ -87,7 +81,15 @@ def seed_design_trial(
 
 # -- the worker: one process per package version, one JSON line per fit --------------
 def _failing(idata) -> list[str]:
-    """Variables failing a threshold (computed here, so that old versions report too)."""
+    """Variables failing a threshold: the package's own rule
+    (``diagnostics(idata, variables=True)``), or, for a baseline package that predates
+    it, the same rule restated (the baseline must be measured by the same yardstick)."""
+    from fd_bayes.inference import idata as infd
+
+    try:
+        return infd.diagnostics(idata, variables=True)["failing"]
+    except TypeError:  # a baseline without variables=
+        pass
     import arviz as az
 
     post = idata.posterior
@@ -110,10 +112,9 @@ def _failing(idata) -> list[str]:
 def run_job(job: dict) -> dict:
     import fd_bayes as fdb
 
-    if job["trial"] == "example":
-        trial = fdb.example_trial()
-    else:
-        trial = seed_design_trial(job["seed"], **REGIMES[job["trial"]])
+    # the trials are simulated once, by the current package, and read from CSV by every
+    # worker: the baseline package fits exactly the same data
+    trial = fdb.example_trial() if job["trial"] == "example" else fdb.Trial.read_csv(job["csv"])
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -245,18 +246,19 @@ def main(argv=None) -> None:
     old = Worker(baseline_tree(args.baseline)) if args.baseline else None
     rows = []
     t_start = time.perf_counter()
+    data_dir = Path(tempfile.mkdtemp(prefix="fdb-convergence-"))
     for regime in regimes:
         for i in range(args.n):
-            job = {"trial": regime, "seed": 1000 + i}
-            rows.append({**current(job), "version": "current"})
+            job = {"trial": regime, "seed": 1000 + i, "csv": str(data_dir / f"{regime}-{i}.csv")}
+            seed_design_trial(job["seed"], **REGIMES[regime]).data.to_csv(job["csv"], index=False)
+            versions = [(current, "current")]
             if old is not None and i < args.baseline_n:
-                rows.append({**old(job), "version": f"baseline {args.baseline}"})
-            r = rows[-1]
-            print(
-                f"  {regime:>14} seed {job['seed']}: {r.get('error') or ''}"
-                f"{'' if r.get('error') else ('pass' if r['passed'] else 'FAIL')}",
-                flush=True,
-            )
+                versions.append((old, f"baseline {args.baseline}"))
+            for worker_, version in versions:
+                r = {**worker_(job), "version": version}
+                rows.append(r)
+                status = r.get("error") or ("pass" if r["passed"] else "FAIL")
+                print(f"  {regime:>14} seed {job['seed']} {version}: {status}", flush=True)
     if args.catalogue:
         for model in fdb.available_models():
             jobs = [{"trial": "example", "seed": 11}] + [

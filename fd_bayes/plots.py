@@ -27,28 +27,29 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
 
 def save_figure(fig, path, dpi: int = 150) -> None:
     """Write ``fig`` to one path or to each of a sequence of paths (format from the
-    suffix, e.g. ``.png`` and ``.svg``)."""
-    paths = [path] if isinstance(path, str | Path) else list(path)
+    suffix, e.g. ``.png`` and ``.svg``), as :func:`render_figure` renders it."""
+    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
     for p in paths:
-        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=_metadata(p))
+        fmt = p.suffix.lower().lstrip(".")
+        p.write_bytes(render_figure(fig, (fmt,), dpi=dpi)[fmt])
 
 
 def render_figure(fig, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> dict[str, bytes]:
-    """``fig`` rendered once per format, as bytes by format (what :func:`save_figure`
-    writes to files): a report draws each figure once and writes or embeds the bytes."""
+    """``fig`` rendered once per format, as bytes by format: a report draws each figure
+    once and writes or embeds the bytes."""
     import io
 
     out = {}
     for fmt in formats:
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(f"x.{fmt}"))
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
         out[fmt] = buf.getvalue()
     return out
 
 
-def _metadata(path) -> dict | None:
+def _metadata(fmt: str) -> dict | None:
     # no creation date in SVG/PDF files, so that re-rendering gives identical files
-    return {"Date": None} if Path(path).suffix.lower() in (".svg", ".pdf") else None
+    return {"Date": None} if fmt in ("svg", "pdf") else None
 
 
 def _forest_rows(effects: pd.DataFrame, by_age: bool) -> pd.DataFrame:

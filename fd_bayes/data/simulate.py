@@ -60,6 +60,20 @@ EXAMPLE_EFFECTS: dict[tuple[str, ...], float] = {
 }
 
 
+#: The seed trial's design as keywords of :func:`simulate_trial`: its arms and age bands
+#: (20 + 25 treated, 65 + 85 controls), five crime types, both outcomes, the baseline
+#: slope and the age bands' rate multipliers. :func:`example_trial` adds the rates,
+#: effects, person SD and dispersion; ``benchmarks/bench_convergence.py`` varies those.
+EXAMPLE_DESIGN: dict = {
+    "n_treated": {"11-17": 20, "18-25": 25},
+    "n_control": {"11-17": 65, "18-25": 85},
+    "crime_types": {c: 0.0 for o, c in EXAMPLE_RATES if o == "offending"},
+    "outcomes": ("offending", "victimisation"),
+    "baseline_slope": 0.35,
+    "age_rate_multiplier": {"11-17": 0.9, "18-25": 1.1},
+}
+
+
 @dataclass(frozen=True)
 class SimulationTruth:
     """The true values a simulated trial was drawn with.
@@ -339,16 +353,11 @@ def example_trial() -> Trial:
 def example_trial_with_truth() -> tuple[Trial, SimulationTruth]:
     """:func:`example_trial` together with the truth it was simulated from."""
     trial, truth = simulate_trial(
-        n_treated={"11-17": 20, "18-25": 25},
-        n_control={"11-17": 65, "18-25": 85},
-        crime_types={c: 0.0 for o, c in EXAMPLE_RATES if o == "offending"},
-        outcomes=("offending", "victimisation"),
+        **EXAMPLE_DESIGN,
         base_rates=EXAMPLE_RATES,
         rate_ratios=EXAMPLE_EFFECTS,
         person_sd=0.7,
         dispersion=1.5,
-        baseline_slope=0.35,
-        age_rate_multiplier={"11-17": 0.9, "18-25": 1.1},
         seed=20181001,
         name="example (synthetic Milton Keynes design)",
     )

@@ -60,7 +60,7 @@ def round_settings(settings: SamplerSettings, k: int) -> SamplerSettings:
 def round_seeds(seed: int, n: int) -> list[int]:
     """The sampler seeds of rounds 1..n: ``seed`` itself first (so that the first round
     is the single run of ``adapt=False``), then independent words of its sequence."""
-    return [seed, *(s % SEED_LIMIT for s in split_seed(seed, n + 1)[1:n])]
+    return [seed, *(s % SEED_LIMIT for s in split_seed(seed, n)[1:])]
 
 
 def sample_adaptively(

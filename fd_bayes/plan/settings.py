@@ -102,14 +102,13 @@ class FitSettings:
         sampling: SamplerSettings | None = None,
     ) -> None:
         if sampling is None:
-            sampling = SamplerSettings(
+            sampling = PLAN_SAMPLING.replace(
                 draws=draws,
                 tune=tune,
                 chains=chains,
                 target_accept=target_accept,
                 sampler=sampler,
                 cores=cores,
-                adapt=False,  # as PLAN_SAMPLING: a study tallies diagnostics, no reruns
             )
         elif not isinstance(sampling, SamplerSettings):
             raise SettingsError(

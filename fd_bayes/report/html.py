@@ -9,7 +9,6 @@ through disclosure control (:func:`fd_bayes.report.exports.disclosed`) first.
 from __future__ import annotations
 
 import base64
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +25,7 @@ from fd_bayes.constants import (
 )
 from fd_bayes.inference.idata import array_diagnostics
 from fd_bayes.modelling import by_chain
-from fd_bayes.plots import forest_plot, headline_draws, subplots, trace_rank_plot
+from fd_bayes.plots import forest_plot, headline_draws, render_figure, subplots, trace_rank_plot
 from fd_bayes.report.exports import disclosed
 from fd_bayes.report.sentences import finding_sentence, percent, verbal_scale_rows
 from fd_bayes.report.trials import trial_table
@@ -76,15 +75,18 @@ def _label(level: str, crime: str, band: str, trial: str = "all") -> str:
 
 def figure_data_uri(fig) -> str:
     """A matplotlib figure as a ``data:image/png;base64,...`` URI."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return png_data_uri(render_figure(fig, ("png",), dpi=130)["png"])
+
+
+def png_data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _uri(rendered: Mapping[str, bytes] | None, name: str, draw) -> str:
     """The data URI of figure ``name``: from its rendered PNG when given, else drawn."""
     if rendered and name in rendered:
-        return "data:image/png;base64," + base64.b64encode(rendered[name]).decode("ascii")
+        return png_data_uri(rendered[name])
     return figure_data_uri(draw())
 
 

@@ -3,6 +3,8 @@ model is built once per session and reused."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,12 @@ from tests.helpers import small_counts
 #: in each file (``-m "not slow"`` deselects them).
 SLOW_FOLDERS = ("integration",)
 TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    # The tests compile into a compile cache of their own (shared by the processes they
+    # start), never the user's; FD_BAYES_CACHE_DIR set by hand is kept.
+    os.environ.setdefault("FD_BAYES_CACHE_DIR", tempfile.mkdtemp(prefix="fd_bayes_cache_"))
 
 
 def pytest_collection_modifyitems(config, items):

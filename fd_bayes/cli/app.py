@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from fd_bayes.cli.cache import cache_app
 from fd_bayes.cli.common import err_console
 from fd_bayes.cli.fitting import compare_command, demo, fit_command, models, report_command
 from fd_bayes.cli.planning import plan_command
@@ -32,6 +33,7 @@ app.command("randomise")(randomise_command)
 app.command()(counts)
 app.command()(pool)
 app.command("plan")(plan_command)
+app.add_typer(cache_app, name="cache")
 
 
 def _fail(message: str) -> typer.Exit:

@@ -8,10 +8,13 @@ force one; asking for one that is not installed is an error, never a silent swit
 Compile once, refit many: nutpie's compiled models are kept in a small in-process cache
 keyed by :func:`fd_bayes.modelling.pymc_model.model_key` (spec, resolved structure, labels and data
 shapes). A fit with a known key swaps the data arrays into the compiled model
-(``with_data``) instead of compiling again; :func:`compile_count` counts real
-compilations (the planning and calibration tests assert on it). PyMC's and numpyro's
-NUTS compile inside ``pm.sample`` and are not cached here (PyTensor caches the C code on
-disk).
+(``with_data``) instead of compiling again; :func:`compile_count` counts the models built
+in this process (the planning and calibration tests assert on it). A model not in this
+process's cache comes from the compile cache on disk
+(:mod:`fd_bayes.inference.compile_cache`) when an earlier process compiled it; the
+result's ``compile_cache`` says which: ``"memory"``, ``"hit"``, ``"miss"`` or ``"off"``.
+PyMC's and numpyro's NUTS compile inside ``pm.sample`` and are not cached here (PyTensor
+caches the C code on disk).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import pymc as pm
 
 from fd_bayes.errors import SettingsError
+from fd_bayes.inference import compile_cache
 from fd_bayes.inference.idata import InferenceData
 from fd_bayes.inference.settings import SAMPLERS, SamplerSettings
 
@@ -44,23 +48,22 @@ def clear_cache() -> None:
     _compiled.clear()
 
 
-def _nutpie_compiled(model: pm.Model, cache_key: str | None, data: dict | None):
-    import nutpie
-
+def _nutpie_compiled(model: pm.Model, cache_key: str | None, data: dict | None, label: str):
+    """nutpie's compiled model, and where it came from (see the module's docstring)."""
     if cache_key is not None and cache_key in _compiled:
         _compiled.move_to_end(cache_key)
         compiled = _compiled[cache_key]
         if data:
             known = set(compiled.shared_data)
             compiled = compiled.with_data(**{k: v for k, v in data.items() if k in known})
-        return compiled
-    compiled = nutpie.compile_pymc_model(model)
+        return compiled, "memory"
+    result = compile_cache.compile_model(model, label=label)
     _compilations["count"] += 1
     if cache_key is not None:
-        _compiled[cache_key] = compiled
+        _compiled[cache_key] = result.model
         while len(_compiled) > CACHE_SIZE:
             _compiled.popitem(last=False)
-    return compiled
+    return result.model, result.cache
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class SamplingResult:
     sampler: str
     compile_seconds: float
     sampling_seconds: float
+    #: where nutpie's compiled model came from: "memory" (this process), "hit" (the
+    #: compile cache on disk), "miss" (compiled and stored), "off" (compiled, not stored);
+    #: "" for samplers that compile inside their own run
+    compile_cache: str = ""
 
 
 def available_samplers() -> list[str]:
@@ -111,12 +118,14 @@ def run_nuts(
     cache_key: str | None = None,
     data: dict | None = None,
     low_rank: bool = False,
+    label: str = "",
 ) -> SamplingResult:
     """Sample the posterior of ``model``; returns posterior + sample_stats and timings.
 
     With ``cache_key`` (see :func:`fd_bayes.modelling.pymc_model.model_key`) nutpie reuses a model
     compiled earlier in this process under the same key, with ``data`` (name -> array of
     the model's ``pm.Data``) swapped in; ``compile_seconds`` is then the swap time.
+    ``label`` names the model in the compile cache (``fd-bayes cache info``).
     ``low_rank``: nutpie adapts a diagonal-plus-low-rank mass matrix (its
     ``low_rank_modified_mass_matrix``) instead of a diagonal one; other samplers ignore it.
     """
@@ -125,8 +134,9 @@ def run_nuts(
         import nutpie
 
         t0 = time.perf_counter()
+        cache = "off"
         if name == "nutpie":
-            compiled = _nutpie_compiled(model, cache_key, data)
+            compiled, cache = _nutpie_compiled(model, cache_key, data, label)
         else:
             # nutpie's NUTS with a JAX-compiled log density: compiles in seconds instead
             # of numba's half minute, and XLA's fused loops halve the gradient cost on
@@ -151,7 +161,7 @@ def run_nuts(
             low_rank_modified_mass_matrix=low_rank,
         )
         t2 = time.perf_counter()
-        return SamplingResult(idata, name, t1 - t0, t2 - t1)
+        return SamplingResult(idata, name, t1 - t0, t2 - t1, cache)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         # PyMC reports its own convergence opinions; fd_bayes reports diagnostics itself.
@@ -181,6 +191,7 @@ def sample_nuts(
     cache_key: str | None = None,
     data: dict | None = None,
     low_rank: bool = False,
+    label: str = "",
 ) -> SamplingResult:
     """:func:`run_nuts` with draws, warm-up, chains, target acceptance, sampler, cores
     and progress bar taken from one :class:`SamplerSettings` (its ``mass_matrix`` is
@@ -198,4 +209,5 @@ def sample_nuts(
         cache_key=cache_key,
         data=data,
         low_rank=low_rank,
+        label=label,
     )

@@ -315,6 +315,7 @@ def bayes(
         progress=settings.progress,
         cores=settings.cores,
         low_rank=settings.mass_matrix == "low_rank",
+        label=f"meta-analysis of {y.size} studies",
     )
     return BayesMetaResult(result.idata, labs, y, s, prior, result.sampler)
 

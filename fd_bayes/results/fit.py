@@ -85,6 +85,7 @@ class Fit:
             "target_accept",
             "mass_matrix",
             "compile_seconds",
+            "compile_cache",
             "sampling_seconds",
             "adapt",
             "rounds",

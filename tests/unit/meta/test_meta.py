@@ -359,6 +359,7 @@ def test_bayes_takes_keywords_or_one_settings_object(monkeypatch):
         "progress": False,
         "cores": None,
         "low_rank": False,
+        "label": "meta-analysis of 4 studies",
     }
     settings = SamplerSettings(draws=50, tune=20, chains=2, target_accept=0.99)
     meta.bayes(YI[:4], np.sqrt(VI[:4]), seed=2, settings=settings)

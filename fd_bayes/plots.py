@@ -39,11 +39,25 @@ def render_figure(fig, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) 
     once and writes or embeds the bytes."""
     import io
 
-    out = {}
-    for fmt in formats:
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
-        out[fmt] = buf.getvalue()
+    # The figure is laid out once, at the output dpi, and its tight bounding box handed
+    # to every format. Left to itself, savefig lays a figure out again before each
+    # format's drawing (twice with bbox_inches="tight"), which is most of its time.
+    engine, dpi_before = fig.get_layout_engine(), fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine(None)  # the axes stay where the layout put them
+        fig.set_dpi(dpi_before)
+        out = {}
+        for fmt in formats:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata=_metadata(fmt))
+            out[fmt] = buf.getvalue()
+    finally:
+        fig.set_dpi(dpi_before)
+        if engine is not None:
+            fig.set_layout_engine(engine)
     return out
 
 

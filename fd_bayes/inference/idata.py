@@ -1,5 +1,8 @@
 """Every ArviZ call of fd_bayes lives here.
 
+R-hat and ESS are ArviZ's estimators computed for all quantities at once
+(:mod:`fd_bayes.inference.convergence`, pinned to ArviZ's numbers in its tests).
+
 ArviZ 1.x (Python >= 3.12) renames arguments and changes defaults (``hdi_prob`` became
 ``prob``); keeping the calls in one module makes that move one file. Nothing outside
 this module imports arviz.
@@ -16,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from fd_bayes.constants import DIVERGENCES_MAX, ESS_MIN, RHAT_MAX
+from fd_bayes.inference import convergence
 
 InferenceData = az.InferenceData
 
@@ -38,34 +42,41 @@ def diagnostics(idata: az.InferenceData, variables: bool = False) -> dict:
         for v in post.data_vars
         if float(post[v].std()) > 0 and not str(v).endswith(("_signed", "__"))
     ]
-    post = post[keep]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rhat = az.rhat(post)
-        ess_bulk = az.ess(post, method="bulk")
-        ess_tail = az.ess(post, method="tail")
+    # every quantity of every variable at once (the estimators are ArviZ's, vectorised)
+    blocks = [post[v].transpose("chain", "draw", ...).values for v in keep]
+    sizes = [int(np.prod(b.shape[2:], dtype=int)) for b in blocks]
+    chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
+    x = (
+        np.concatenate([b.reshape(chains, draws, -1) for b in blocks], axis=2)
+        if blocks
+        else np.zeros((chains, draws, 0))
+    )
+    rhat, ess_bulk, ess_tail = (np.atleast_1d(v) for v in convergence.summary(x))
     div = idata.sample_stats["diverging"] if "diverging" in idata.sample_stats else None
     out = {
         "max_rhat": _extreme(rhat, np.nanmax),
         "min_ess_bulk": _extreme(ess_bulk, np.nanmin),
         "min_ess_tail": _extreme(ess_tail, np.nanmin),
         "divergences": int(div.sum()) if div is not None else 0,
-        "chains": int(post.sizes["chain"]),
-        "draws": int(post.sizes["draw"]),
+        "chains": chains,
+        "draws": draws,
     }
     if variables:
+        bounds = np.cumsum([0, *sizes])
         out["failing"] = sorted(
             str(v)
-            for v in keep
-            if np.nanmax(rhat[v].values, initial=-np.inf) > RHAT_MAX
-            or np.nanmin(ess_bulk[v].values, initial=np.inf) < ESS_MIN
-            or np.nanmin(ess_tail[v].values, initial=np.inf) < ESS_MIN
+            for v, lo, hi in zip(keep, bounds[:-1], bounds[1:], strict=True)
+            if np.nanmax(rhat[lo:hi], initial=-np.inf) > RHAT_MAX
+            or np.nanmin(ess_bulk[lo:hi], initial=np.inf) < ESS_MIN
+            or np.nanmin(ess_tail[lo:hi], initial=np.inf) < ESS_MIN
         )
     return out
 
 
-def _extreme(ds: xr.Dataset, fn) -> float:
-    values = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
-    return float(fn(values)) if values.size else float("nan")
+def _extreme(values: np.ndarray, fn) -> float:
+    if not values.size or np.isnan(values).all():
+        return float("nan")
+    return float(fn(values))
 
 
 def diagnostic_problems(diag: dict) -> list[str]:
@@ -172,8 +183,4 @@ def array_diagnostics(x: np.ndarray) -> tuple[float, float, float]:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"expected draws of shape (chain, draw), got {x.shape}")
-    return (
-        float(az.rhat(x)),
-        float(az.ess(x, method="bulk")),
-        float(az.ess(x, method="tail")),
-    )
+    return convergence.summary(x)

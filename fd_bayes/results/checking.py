@@ -209,8 +209,12 @@ def plot_ppc(
     if unknown:
         raise SettingsError(f"unknown statistic(s) {unknown}; choose from {list(STATISTICS)}")
     y_obs, y_rep = _fit_arrays(fit, group)
-    _, labels, replicated = _ppc_arrays(y_obs, y_rep, fit.design, HDI_PROB)
-    observed = _stats(np.asarray(y_obs)[None, :], _groups(fit.design)[1])[0]
+    # the figure pools the crime types: only the arm x outcome groups are computed
+    labels, member = _groups(fit.design)
+    pooled = (labels["crime_type"] == "all").to_numpy()
+    labels, member = labels[pooled].reset_index(drop=True), member[:, pooled]
+    replicated = _stats(np.asarray(y_rep), member)
+    observed = _stats(np.asarray(y_obs)[None, :], member)[0]
     outcomes = list(pd.unique(labels["outcome"]))
     fig, axes = subplots(
         len(outcomes),
@@ -245,6 +249,7 @@ def plot_ppc(
                         np.clip(values, lo, hi),
                         bins=30,
                         range=(lo, hi),
+                        histtype="stepfilled",  # one shape, not 30 bars: quicker to draw
                         color=colours[arm],
                         alpha=0.45,
                         label=arm,
@@ -257,7 +262,9 @@ def plot_ppc(
             if r == 0 and c == 0:
                 ax.legend(fontsize=8, frameon=False)
     what = "Posterior" if group == "posterior" else "Prior"
-    fig.suptitle(f"{what} predictive check: replicated (bars) vs observed (lines)", fontsize=10)
+    fig.suptitle(
+        f"{what} predictive check: replicated (histograms) vs observed (lines)", fontsize=10
+    )
     fig.tight_layout()
     if path is not None:
         path = Path(path)

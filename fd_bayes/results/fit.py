@@ -26,6 +26,7 @@ from fd_bayes.modelling import (
     Design,
     ModelSpec,
     expected_counts,
+    families,
     flat_draws,
     n_chain_draw,
     new_trial_counts,
@@ -121,7 +122,31 @@ class Fit:
 
     @cached_property
     def _diagnostics(self) -> dict:
-        return infd.diagnostics(self.idata)
+        sampled = self._sampled_diagnostics()
+        return sampled if sampled is not None else infd.diagnostics(self.idata)
+
+    def _sampled_diagnostics(self) -> dict | None:
+        """The diagnostics the last sampling round computed, where they are those of this
+        posterior (a catalogue model whose posterior is the sampled one: not ``negmult``,
+        whose frailties are drawn after sampling and diagnosed with it); else None.
+
+        The same numbers :func:`~fd_bayes.inference.idata.diagnostics` gives (tested),
+        without computing them a second time.
+        """
+        if self.spec is None or families.get(self.spec.family).frailty:
+            return None
+        rounds, post = self.rounds, self.idata.posterior
+        if not rounds or rounds[-1].draws != int(post.sizes["draw"]):
+            return None
+        last = rounds[-1]
+        return {
+            "max_rhat": last.max_rhat,
+            "min_ess_bulk": last.min_ess_bulk,
+            "min_ess_tail": last.min_ess_tail,
+            "divergences": last.divergences,
+            "chains": int(post.sizes["chain"]),
+            "draws": int(post.sizes["draw"]),
+        }
 
     def diagnostic_problems(self) -> list[str]:
         """Plain-language statements of every failed diagnostic (empty when all pass)."""

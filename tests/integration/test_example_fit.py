@@ -104,3 +104,12 @@ def test_side_by_side_with_the_frequentist_table(example_fit):
     assert np.isfinite(knife["p_rate_test"])
     pooled = sbs[(sbs["outcome"] == "offending") & (sbs["crime_type"] == "all")].iloc[0]
     assert np.isfinite(pooled["nb_rr"])  # the GLM's pooled row lines up with "overall"
+
+
+def test_the_fit_reuses_its_last_rounds_diagnostics_which_are_the_posteriors(example_fit):
+    # the diagnostics are not computed twice: the fit takes those its last sampling round
+    # computed, which must be exactly those of the posterior it holds
+    sampled = example_fit._sampled_diagnostics()
+    assert sampled is not None
+    assert sampled == infd.diagnostics(example_fit.idata)
+    assert example_fit.diagnostics() == sampled

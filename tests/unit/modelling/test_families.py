@@ -311,3 +311,32 @@ def test_correlated_person_effect_in_numpy_matches_the_model():
     np.testing.assert_allclose(np.diagonal(corr, axis1=-2, axis2=-1), 1.0)
     assert (np.abs(corr) <= 1 + 1e-12).all()  # a unit diagonal may round to 1 + 2e-16
     assert prior["z_person"].dims[-2:] == ("person", "outcome")
+
+
+def test_nb_draws_follow_the_nb_pmf():
+    """The Poisson-gamma draws have scipy's NB2 probabilities, count by count."""
+    from scipy import stats
+
+    n = 200_000
+    mu, phi = np.full((n, 2), [0.4, 3.0]), np.full((n, 2), [0.6, 2.0])
+    y = families.draw("negbin", np.random.default_rng(5), RowParams(mu, phi))
+    for j in range(2):
+        pmf = stats.nbinom.pmf(np.arange(8), phi[0, j], phi[0, j] / (phi[0, j] + mu[0, j]))
+        share = np.bincount(y[:, j], minlength=8)[:8] / n
+        assert (np.abs(share - pmf) < 4.5 * np.sqrt(pmf * (1 - pmf) / n)).all()
+
+
+@pytest.mark.parametrize("nb", [True, False])
+def test_logpmf_of_row_counts_is_scipys(nb):
+    """The row-count path (terms of positive counts on their rows only) against scipy,
+    with mostly zeros, a large count and a shape shared by every row."""
+    from scipy import stats
+
+    rng = np.random.default_rng(9)
+    y = np.where(rng.random(300) < 0.7, 0, rng.poisson(4.0, 300))
+    y[0] = 60
+    mu = rng.gamma(2.0, 0.8, size=(50, 300))
+    phi = rng.gamma(3.0, 0.5, size=(50, 1)) if nb else None
+    got = families.count_logpmf(y, RowParams(mu, phi))
+    want = stats.nbinom.logpmf(y, phi, phi / (phi + mu)) if nb else stats.poisson.logpmf(y, mu)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)

@@ -42,18 +42,23 @@ def render_figure(fig, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) 
     # The figure is laid out once, at the output dpi, and its tight bounding box handed
     # to every format. Left to itself, savefig lays a figure out again before each
     # format's drawing (twice with bbox_inches="tight"), which is most of its time.
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
     engine, dpi_before = fig.get_layout_engine(), fig.dpi
     fig.set_dpi(dpi)
     try:
-        fig.draw_without_rendering()
+        if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+            fig.draw_without_rendering()  # a layout engine places the axes when drawn
         bbox = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
         fig.set_layout_engine(None)  # the axes stay where the layout put them
         fig.set_dpi(dpi_before)
         out = {}
-        for fmt in formats:
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata=_metadata(fmt))
-            out[fmt] = buf.getvalue()
+        # a fixed salt: the SVG's element ids, and so its bytes, are the same every time
+        with matplotlib.rc_context({"svg.hashsalt": "fd_bayes"}):
+            for fmt in formats:
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata=_metadata(fmt))
+                out[fmt] = buf.getvalue()
     finally:
         fig.set_dpi(dpi_before)
         if engine is not None:

@@ -48,6 +48,7 @@ from fd_bayes.modelling import (
     load_spec,
     model_data,
     model_key,
+    observed_parameters,
     resolve_structure,
 )
 
@@ -213,13 +214,14 @@ def predictive_groups(
     group has its own seed, so the numbers are those of the one-thread order.
     """
     design, family = prepared.design, prepared.spec.family
+    params = observed_parameters(posterior, design)  # every row's parameters, per draw
     with ThreadPoolExecutor(max_workers=1) as pool:
-        replicated = pool.submit(posterior_predictive, posterior, design, family, ppc_seed)
+        replicated = pool.submit(posterior_predictive, posterior, design, family, ppc_seed, params)
         prior = sample_prior(prepared.pm_model, PRIOR_PREDICTIVE_DRAWS, prior_seed % SEED_LIMIT)
         groups = {
             "prior": prior,
             "prior_predictive": posterior_predictive(prior, design, family, prior_seed + 1),
-            "log_likelihood": log_likelihood_dataset(posterior, design, family),
+            "log_likelihood": log_likelihood_dataset(posterior, design, family, params),
         }
         groups["posterior_predictive"] = replicated.result()
     return {k: groups[k] for k in GROUP_ORDER}

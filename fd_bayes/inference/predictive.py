@@ -43,18 +43,29 @@ def sample_prior(pm_model: pm.Model, draws: int, seed: int) -> xr.Dataset:
     return prior.prior
 
 
-def log_likelihood_dataset(posterior: xr.Dataset, design: Design, family: str) -> xr.Dataset:
-    """The pointwise log-likelihood ``y`` (chain, draw, obs) as an InferenceData group."""
-    return draws_dataset(pointwise_loglik(posterior, design, family).astype("float32"), posterior)
+def log_likelihood_dataset(
+    posterior: xr.Dataset, design: Design, family: str, params: families.RowParams | None = None
+) -> xr.Dataset:
+    """The pointwise log-likelihood ``y`` (chain, draw, obs) as an InferenceData group
+    (``params``: the posterior's :func:`observed_parameters`, where the caller has them)."""
+    ll = pointwise_loglik(posterior, design, family, params)
+    return draws_dataset(ll.astype("float32"), posterior)
 
 
-def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, seed) -> xr.Dataset:
+def posterior_predictive(
+    posterior: xr.Dataset,
+    design: Design,
+    family: str,
+    seed,
+    params: families.RowParams | None = None,
+) -> xr.Dataset:
     """Replicated follow-up counts for every row, one set per posterior draw.
 
     Drawn from the family's distribution (:func:`fd_bayes.modelling.families.draw`) with each
     row's parameters under its own arm and exposure. For a ``negmult`` model, draws
     without frailties (prior draws: :func:`fd_bayes.fit` adds the conditional ones to every
-    posterior) get frailties from their prior ``Gamma(k, k)``.
+    posterior) get frailties from their prior ``Gamma(k, k)``. ``params``: the posterior's
+    :func:`observed_parameters`, where the caller has them (ignored for such draws).
     """
     if families.get(family).frailty and "log_frailty" not in posterior:
         rng = np.random.default_rng(seed)
@@ -62,7 +73,9 @@ def posterior_predictive(posterior: xr.Dataset, design: Design, family: str, see
             log_frailty=frailty_draws(posterior, design, rng, conditional=False)
         )
         seed = rng
-    params = observed_parameters(posterior, design)
+        params = None
+    if params is None:
+        params = observed_parameters(posterior, design)
     if not families.get(family).negbin:
         params = families.RowParams(params.mu)
     y = families.draw(family, np.random.default_rng(seed), params)

@@ -193,7 +193,12 @@ def observed_means(posterior: xr.Dataset, design: Design) -> tuple[np.ndarray, n
     return families.mean(families.of_posterior(posterior), params), params.phi
 
 
-def pointwise_loglik(posterior: xr.Dataset, design: Design, family: str) -> np.ndarray:
+def pointwise_loglik(
+    posterior: xr.Dataset,
+    design: Design,
+    family: str,
+    params: families.RowParams | None = None,
+) -> np.ndarray:
     """Log-likelihood of every observed row under every posterior draw.
 
     Treated rows use the expected count under treatment, the others under control, both
@@ -202,9 +207,12 @@ def pointwise_loglik(posterior: xr.Dataset, design: Design, family: str) -> np.n
     NB2 with shape ``dispersion`` per crime type x outcome, Poisson, or a zero-inflated
     or hurdle NB), as in :func:`build_model`.
 
+    ``params``: :func:`observed_parameters` of ``posterior``, where the caller has them.
+
     Returns an array (chain, draw, obs), the input of PSIS-LOO.
     """
-    params = observed_parameters(posterior, design)
+    if params is None:
+        params = observed_parameters(posterior, design)
     if not families.get(family).negbin:
         params = families.RowParams(params.mu)
     ll = families.logpmf(family, design.post_count, params)

@@ -118,7 +118,7 @@ def report(
     tables: dict[str, pd.DataFrame] = {"effects": effects}
     if frequentist is not None:
         tables["frequentist"] = frequentist
-        tables["side_by_side"] = side_by_side(fit, frequentist)
+        tables["side_by_side"] = side_by_side(fit, frequentist, effects)
 
     rendered = {}
     if "md" in formats or "html" in formats:

@@ -19,7 +19,7 @@ P_VALUE_METHODS = (
 KEYS = ["outcome", "crime_type"]
 
 
-def side_by_side(fit, frequentist) -> pd.DataFrame:
+def side_by_side(fit, frequentist, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per outcome x crime type (and overall): posterior beside classical results.
 
     Parameters
@@ -29,6 +29,10 @@ def side_by_side(fit, frequentist) -> pd.DataFrame:
     frequentist : Trial or DataFrame
         The trial (``fd_bayes.frequentist.compare`` is then run with its defaults and
         seed 0) or a table that ``compare`` returned.
+    effects : DataFrame, optional
+        The fit's effects table, where the caller has it (its crime type and overall
+        rows are taken, whatever its harm weights; its intervals are at its ``prob``).
+        Computed at the 95% default when not given.
 
     Returns
     -------
@@ -41,7 +45,8 @@ def side_by_side(fit, frequentist) -> pd.DataFrame:
     table = (
         freq_module.compare(frequentist, seed=0) if isinstance(frequentist, Trial) else frequentist
     )
-    effects = fit.effects(harm_weights={})
+    if effects is None:
+        effects = fit.effects(harm_weights={})
     bayes = effects[effects["level"].isin(["crime_type", "overall"])]
     bayes = bayes[[*KEYS, "rr_median", "rr_lower", "rr_upper", "p_reduction"]]
     pooled = table[table["age_band"] == "all"]

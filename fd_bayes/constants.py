@@ -22,6 +22,12 @@ ESS_MIN: float = 400.0
 #: ... or there is any divergent transition.
 DIVERGENCES_MAX: int = 0
 
+#: An estimand is *weakly informed* when the posterior SD of its log rate ratio is more
+#: than this share of its prior SD: 1/sqrt(2), where (for a normal likelihood) the data
+#: carry less information than the prior. The report states no probability of reduction
+#: for it (see docs/effects.md, "How much the data informed each estimate").
+WEAK_INFORMATION_SD_RATIO: float = 2**-0.5
+
 #: Exported tables suppress counts from cells with fewer people than this.
 DISCLOSURE_THRESHOLD: int = 5
 

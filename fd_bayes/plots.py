@@ -93,6 +93,13 @@ def _forest_rows(effects: pd.DataFrame, by_age: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _informed(rows: pd.DataFrame) -> list[bool]:
+    """The ``informed`` flag of effects rows (True for tables without the column)."""
+    if "informed" not in rows:
+        return [True] * len(rows)
+    return [True if pd.isna(v) else bool(v) for v in rows["informed"]]
+
+
 def _frequentist_intervals(frequentist: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame:
     """The NB GLM rate ratio and interval for each forest row (NaN where there is none)."""
     keys = ["outcome", "crime_type", "age_band"]
@@ -282,7 +289,10 @@ def forest_plot(
             size=[45 if k == "summary" else 28 for k in part["kind"]],
             second=(fpart["estimate"], fpart["lower"], fpart["upper"]),
             second_label="NB GLM (95% CI)",
-            notes=[f"P(reduction) {p:.2f}" for p in part["p_reduction"]],
+            notes=[
+                f"P(reduction) {p:.2f}" if ok else "weakly informed: no claim"
+                for p, ok in zip(part["p_reduction"], _informed(part), strict=True)
+            ],
             reference=1.0,
         )
         ax.set_title(f"{outcome.capitalize()}", loc="left", fontsize=11)

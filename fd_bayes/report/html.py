@@ -27,7 +27,13 @@ from fd_bayes.inference.idata import array_diagnostics
 from fd_bayes.modelling import by_chain
 from fd_bayes.plots import forest_plot, headline_draws, render_figure, subplots, trace_rank_plot
 from fd_bayes.report.exports import disclosed
-from fd_bayes.report.sentences import finding_sentence, percent, verbal_scale_rows
+from fd_bayes.report.sentences import (
+    finding_sentence,
+    is_informed,
+    joint_paragraph,
+    percent,
+    verbal_scale_rows,
+)
 from fd_bayes.report.trials import trial_table
 from fd_bayes.results.effects import estimate_groups, g_computation
 
@@ -130,6 +136,15 @@ def key_findings(effects: pd.DataFrame, prob: float = HDI_PROB) -> list[dict]:
     return out
 
 
+def joint_items(fit) -> list[dict]:
+    """Per outcome, the joint statements as one paragraph (``outcome``, ``text``)."""
+    table = fit.joint_statements()
+    return [
+        {"outcome": str(outcome).capitalize(), "text": joint_paragraph(part)}
+        for outcome, part in table.groupby("outcome", sort=False)
+    ]
+
+
 def findings_table(effects: pd.DataFrame, frequentist: pd.DataFrame | None = None) -> dict:
     """Crime-type rows x outcome columns: % change, credible interval, P(reduction), NB p.
 
@@ -172,7 +187,9 @@ def findings_table(effects: pd.DataFrame, frequentist: pd.DataFrame | None = Non
                 {
                     "change": _pct_change(r["rr_median"]),
                     "interval": f"{_pct_change(r['rr_lower'])} to {_pct_change(r['rr_upper'])}",
-                    "p_reduction": percent(r["p_reduction"]),
+                    "p_reduction": (
+                        percent(r["p_reduction"]) if is_informed(r) else "weakly informed"
+                    ),
                     "p_value": _p_text(p),
                     "summary": level != "crime_type",
                 }
@@ -239,7 +256,9 @@ def density_figure(fit, effects: pd.DataFrame, prob: float = HDI_PROB):
         ax.minorticks_off()
         ax.set_yticks([])
         p = float(np.mean(rr < 1))
-        ax.set_title(f"{str(outcome).capitalize()}: P(reduction) {percent(p)}", fontsize=10)
+        row = effects[(effects["level"] == "overall") & (effects["outcome"] == outcome)]
+        claim = f"P(reduction) {percent(p)}" if is_informed(row.iloc[0]) else "weakly informed"
+        ax.set_title(f"{str(outcome).capitalize()}: {claim}", fontsize=10)
         ax.set_xlabel("Rate ratio, all crime types (< 1 = fewer)", fontsize=9)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
@@ -470,6 +489,7 @@ def render_html(
         problems=fit.diagnostic_problems(),
         findings=key_findings(effects, prob),
         table=findings_table(effects, frequentist),
+        joint=joint_items(fit),
         pooled=trial_table(effects, prob),
         significance=[(mark, f"p < {bound:g}") for bound, mark in SIGNIFICANCE][::-1],
         verbal_scale=verbal_scale_rows(),

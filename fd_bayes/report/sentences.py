@@ -167,6 +167,8 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False
     """
     if row["level"] == "new_trial":
         return _new_site_sentence(row, prob, verbal)
+    if not is_informed(row):
+        return uninformed_sentence(row)
     verb, noun, activity = estimate_words(row)
     who = "Young people" if row["age_band"] == "all" else f"Young people aged {row['age_band']}"
     estimate = _estimate(verb, row["rr_median"], noun, "the control group")
@@ -177,6 +179,86 @@ def effect_sentence(row: pd.Series, prob: float = HDI_PROB, verbal: bool = False
         f"probability that it reduced it by at least half is "
         f"{_with_words(row['p_reduction_50'], verbal)}."
     )
+
+
+def is_informed(row) -> bool:
+    """Whether the data informed an effects-table row enough for a claim (its
+    ``informed`` column; rows of tables from before the column count as informed)."""
+    value = row.get("informed", True)
+    return True if value is None or pd.isna(value) else bool(value)
+
+
+def uninformed_sentence(row: pd.Series) -> str:
+    """What the report says of a row the data barely informed: no estimate, no
+    probability of reduction, and why.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = pd.Series({"level": "crime_type", "outcome": "offending", "crime_type": "knife",
+    ...     "age_band": "all", "events_treatment": 0, "events_control": 0, "informed": False})
+    >>> print(uninformed_sentence(row))  # doctest: +NORMALIZE_WHITESPACE
+    The data say too little about knife offending for a claim (0 events among the
+    treated, 0 among the controls): its estimate reflects the model's prior more than
+    the data, so no reduction or increase is claimed.
+    """
+    _, _, activity = estimate_words(row)
+    who = "" if row.get("age_band", "all") == "all" else f" among those aged {row['age_band']}"
+    t, c = row.get("events_treatment"), row.get("events_control")
+    counts = (
+        f" ({int(t)} events among the treated, {int(c)} among the controls)"
+        if t is not None and c is not None and not (pd.isna(t) or pd.isna(c))
+        else ""
+    )
+    return (
+        f"The data say too little about {activity}{who} for a claim{counts}: its estimate "
+        "reflects the model's prior more than the data, so no reduction or increase is "
+        "claimed."
+    )
+
+
+def joint_paragraph(part: pd.DataFrame, threshold: float = 0.95) -> str:
+    """The joint statements of one outcome (rows of
+    :func:`fd_bayes.results.joint.joint_statements`) as a paragraph.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> part = pd.DataFrame({"outcome": "offending", "statement": [
+    ...     "P(reduced in at least one crime type)", "P(reduced in at least half: 2 of 3)",
+    ...     "P(reduced in every crime type)", "expected number of crime types reduced",
+    ...     "P(every flagged crime type is a reduction)"],
+    ...     "value": [0.999, 0.97, 0.81, 2.8, 0.86], "n_rows": [3, 3, 3, 3, 2],
+    ...     "rows": ["knife, violence, drugs"] * 4 + ["knife, violence"]})
+    >>> print(joint_paragraph(part))  # doctest: +NORMALIZE_WHITESPACE
+    Read together (3 crime types: knife, violence, drugs): the probability that the
+    intervention reduced offending in at least one of them is more than 99%, in at least
+    half (2 of 3) 97%, and in every one 81%; the expected number with a reduction is 2.80 of
+    3. 2 crime types have P(reduction) above 95% (knife, violence): the probability that
+    every one of them is a reduction is 86%.
+    """
+    v = dict(zip(part["statement"], part["value"], strict=True))
+    first = part.iloc[0]
+    k = int(first["n_rows"])
+    half = next(s for s in v if s.startswith("P(reduced in at least half"))
+    activity = str(first["outcome"])
+    text = (
+        f"Read together ({k} crime types: {first['rows']}): the probability that the "
+        f"intervention reduced {activity} in at least one of them is "
+        f"{percent(v['P(reduced in at least one crime type)'])}, in at least half "
+        f"({half.split(': ')[1].rstrip(')')}) {percent(v[half])}, and in every one "
+        f"{percent(v['P(reduced in every crime type)'])}; the expected number with a "
+        f"reduction is {v['expected number of crime types reduced']:.2f} of {k}."
+    )
+    flagged = part[part["statement"] == "P(every flagged crime type is a reduction)"]
+    if len(flagged):
+        f = flagged.iloc[0]
+        text += (
+            f" {int(f['n_rows'])} crime types have P(reduction) above {percent(threshold)} "
+            f"({f['rows']}): the probability that every one of them is a reduction is "
+            f"{percent(f['value'])}."
+        )
+    return text
 
 
 def finding_sentence(row: pd.Series, prob: float = HDI_PROB) -> str:
@@ -198,6 +280,8 @@ def finding_sentence(row: pd.Series, prob: float = HDI_PROB) -> str:
     halving and more than doubling.
     """
     text = effect_sentence(row, prob, verbal=True)
+    if not is_informed(row):
+        return text
     if row["rr_lower"] < UNCERTAIN_LOWER and row["rr_upper"] > UNCERTAIN_UPPER:
         text += (
             " This estimate is very uncertain: the data are consistent with both halving "

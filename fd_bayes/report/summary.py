@@ -6,7 +6,7 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, ESS_MIN, HDI_PROB, RHAT_MAX
 from fd_bayes.errors import SettingsError
-from fd_bayes.report.sentences import effect_sentence, percent
+from fd_bayes.report.sentences import effect_sentence, is_informed, joint_paragraph, percent
 from fd_bayes.report.trials import trial_rows_markdown
 from fd_bayes.results.sensitivity import STATS, p_text, summary_lines, wide_table
 
@@ -50,14 +50,15 @@ def _effects_rows(effects: pd.DataFrame) -> list[list[str]]:
             if pd.isna(r["offences_prevented_per_100"])
             else f"{r['offences_prevented_per_100']:.1f}"
         )
+        probabilities = [percent(r[k]) for k in ("p_reduction", "p_reduction_25", "p_reduction_50")]
+        if not is_informed(r):  # no probability is read off a row the data barely informed
+            probabilities = ["weakly informed: no claim", "", ""]
         rows.append(
             [
                 str(r["outcome"]),
                 str(label),
                 f"{r['rr_median']:.2f} [{r['rr_lower']:.2f}, {r['rr_upper']:.2f}]",
-                percent(r["p_reduction"]),
-                percent(r["p_reduction_25"]),
-                percent(r["p_reduction_50"]),
+                *probabilities,
                 prevented,
             ]
         )
@@ -146,6 +147,24 @@ def _sensitivity_section(fit, sensitivity) -> list[str]:
     return [*lines, ""]
 
 
+def _joint_section(fit) -> list[str]:
+    """ "Read together": the joint statements of each outcome (none without crime types
+    the data informed)."""
+    table = fit.joint_statements()
+    if table.empty:
+        return []
+    out = [
+        "## Read together",
+        "",
+        "Each row above has its own probability. With many rows, some cross a threshold by "
+        "chance; these are the posterior's statements about the crime types together.",
+        "",
+    ]
+    for outcome, part in table.groupby("outcome", sort=False):
+        out += [f"- **{str(outcome).capitalize()}.** {joint_paragraph(part)}"]
+    return [*out, ""]
+
+
 def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None) -> str:
     """Render the summary as Markdown text.
 
@@ -198,6 +217,7 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensiti
         "The full table, including each age band and cell, is in `effects.csv`; counts from "
         f"cells with fewer than {DISCLOSURE_THRESHOLD} people in an arm are suppressed there.",
         "",
+        *_joint_section(fit),
         *_pooled_section(effects, prob),
         "## Diagnostics",
         "",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS
+from fd_bayes.constants import HDI_PROB, REDUCTION_THRESHOLDS, WEAK_INFORMATION_SD_RATIO
 
 #: Columns of the effects table, in order (the public contract, extended at the end).
 EFFECT_COLUMNS = [
@@ -40,6 +40,8 @@ EFFECT_COLUMNS = [
     "events_control",
     "note",
     "trial",
+    "sd_ratio",
+    "informed",
 ]
 ALL = "all"
 LEVELS = ("cell", "crime_type", "age_band", "overall", "harm", "trial", "new_trial")
@@ -131,6 +133,7 @@ def effects_table(
     harm_weights: Mapping[str, float] | None = None,
     mu_treat_new: np.ndarray | None = None,
     trial_note: str = "",
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The effects table from potential outcomes of the treated cohort.
 
@@ -155,9 +158,20 @@ def effects_table(
         distribution); adds ``new_trial`` rows.
     trial_note : str
         The ``note`` of ``trial`` and ``new_trial`` rows (the heterogeneity prior).
+    prior : (mu_treat, mu_control), optional
+        The same potential outcomes under draws from the *prior*: give ``sd_ratio``, the
+        posterior SD of each estimand's log rate ratio over its prior SD (NaN without).
+
 
     Notes
     -----
+    How much the data informed each row: ``informed`` is false where neither arm had a
+    follow-up event, or where ``sd_ratio`` exceeds
+    :data:`~fd_bayes.constants.WEAK_INFORMATION_SD_RATIO` (the prior carries more of the
+    estimate than the data); ``note`` then says so, and the report states no
+    probability of reduction for the row. A row with events in one arm only is
+    informed, and its note says that the size of the change rests on the prior.
+
     With several trials (``rows`` has a ``trial`` column with more than one label) the
     table adds level ``trial``: each trial's effect, g-computed over that trial's treated
     people, overall and per crime type, labelled in the ``trial`` column. Every other
@@ -186,16 +200,57 @@ def effects_table(
     harm = table["level"] == "harm"
     # Harm-weighted "offences prevented" are harm units, not offences: leave them out.
     table.loc[harm, ["offences_prevented_per_100", "prevented_lower", "prevented_upper"]] = np.nan
-    no_events = (table["events_treatment"] + table["events_control"]) == 0
-    table["note"] = np.where(
-        no_events, "no events in follow-up in either arm: the estimate reflects the prior", ""
-    )
+    table["sd_ratio"] = _sd_ratio(rr, groups, prior, new)
+    table["note"], table["informed"] = _information_notes(table)
     if trial_note:
         pooled_rows = table["level"].isin(["trial", "new_trial"]).to_numpy()
         table.loc[pooled_rows, "note"] = [
             f"{n}; {trial_note}" if n else trial_note for n in table.loc[pooled_rows, "note"]
         ]
     return table[EFFECT_COLUMNS]
+
+
+def _sd_ratio(rr: np.ndarray, groups: list[dict], prior, new: np.ndarray) -> np.ndarray:
+    """Posterior SD of each estimand's log rate ratio over its SD under the prior."""
+    if prior is None:
+        return np.full(rr.shape[1], np.nan)
+    membership = np.column_stack([g["weights"] for g in groups])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr_prior, _ = g_computation(prior[0], prior[1], membership)
+        log_post, log_prior = np.log(rr), np.log(rr_prior)
+        ok = np.isfinite(log_prior).all(axis=0) & np.isfinite(log_post).all(axis=0)
+        ratio = np.where(ok, log_post.std(axis=0) / log_prior.std(axis=0), np.nan)
+    ratio[new] = np.nan  # a new site's effect has its own (predictive) spread
+    return ratio
+
+
+def _information_notes(table: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Each row's note on how much the data informed it, and whether they did."""
+    treated = table["events_treatment"].fillna(0).to_numpy()
+    control = table["events_control"].fillna(0).to_numpy()
+    ratio = table["sd_ratio"].to_numpy(dtype=float)
+    notes, informed = [], np.ones(len(table), dtype=bool)
+    for i in range(len(table)):
+        t, c, r = int(treated[i]), int(control[i]), ratio[i]
+        if t + c == 0:
+            notes.append("no events in follow-up in either arm: the estimate reflects the prior")
+            informed[i] = False
+        elif np.isfinite(r) and r > WEAK_INFORMATION_SD_RATIO:
+            notes.append(
+                f"weakly informed ({t} treated and {c} control events): the posterior spread "
+                f"of the rate ratio is {r:.0%} of the prior's, so the prior carries more of "
+                "this estimate than the data"
+            )
+            informed[i] = False
+        elif t == 0 or c == 0:
+            arm, other = ("treated", "control") if t == 0 else ("control", "treated")
+            notes.append(
+                f"no events in the {arm} arm ({max(t, c)} {other}): the data bound the "
+                f"{arm} rate from above only, so the size of the change rests on the prior"
+            )
+        else:
+            notes.append("")
+    return notes, informed
 
 
 def estimate_groups(
@@ -292,6 +347,8 @@ def published_rows(
     table["age_band"] = ALL
     table["trial"] = [str(x) for x in labels]
     table["note"] = note
+    table["sd_ratio"] = np.nan
+    table["informed"] = True
     return table[EFFECT_COLUMNS]
 
 

@@ -167,6 +167,17 @@ class Fit:
         n_chain, n_draw = n_chain_draw(self.idata.posterior)
         return PotentialOutcomes(mu1, mu0, self._row_labels(rows), n_chain, n_draw)
 
+    @cached_property
+    def _prior_potential_outcomes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The treated rows' expected counts under both arms per *prior* draw (the fit's
+        ``prior`` group): what the effects table's ``sd_ratio`` compares against. None
+        for a fit without prior draws (``predictive=False``) or without a catalogue
+        model."""
+        if self.spec is None or "prior" not in self.idata.groups():
+            return None
+        rows = np.flatnonzero(self.design.treated == 1)
+        return expected_counts(self.idata.prior, self.design, rows)
+
     def potential_outcomes(self) -> PotentialOutcomes:
         """Expected yearly counts of every treated person-row under treatment and under
         control, per posterior draw: what every rate ratio of the effects table is
@@ -182,6 +193,15 @@ class Fit:
             ``post_count``, ``trial``). One year at risk each.
         """
         return self._potential_outcomes
+
+    def joint_statements(self, threshold: float = 0.95) -> pd.DataFrame:
+        """What the posterior says about the crime types together: P(a reduction in at
+        least one, at least half, every crime type), the expected number reduced, and
+        P(every crime type with P(reduction) > ``threshold`` is a reduction); see
+        :func:`fd_bayes.results.joint.joint_statements`."""
+        from fd_bayes.results.joint import joint_statements
+
+        return joint_statements(self, threshold)
 
     def effect_draws(
         self,
@@ -254,6 +274,7 @@ class Fit:
             harm_weights=harm_weights,
             mu_treat_new=mu1_new,
             trial_note=trial_note,
+            prior=self._prior_potential_outcomes,
         )
         pub = self.design.published
         if pub is None:

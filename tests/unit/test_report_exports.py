@@ -256,7 +256,7 @@ def test_trial_rows_pass_through_json_and_xlsx(tmp_path):
     )
     pooled = pd.concat([effects, extra], ignore_index=True)
     doc = results_dict(fit, pooled)
-    assert doc["columns"][-1] == "trial"
+    assert doc["columns"][-3:] == ["trial", "sd_ratio", "informed"]  # extended at the end
     got = [e for e in doc["estimates"] if e["level"] in ("trial", "new_trial")]
     assert [(e["trial"], e["rr_median"]) for e in got] == [("Force A", 0.5), ("all", 0.66)]
     assert got[0]["n_treatment"] is None and got[1]["n_treatment"] == base["n_treatment"]

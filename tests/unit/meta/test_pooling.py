@@ -176,7 +176,8 @@ def _mu(post, design):
 def test_trial_rows_are_g_computed_within_each_trial():
     fit, post, design = _handmade_pooled()
     table = fit.effects()
-    assert list(table.columns) == EFFECT_COLUMNS and EFFECT_COLUMNS[-1] == "trial"
+    assert list(table.columns) == EFFECT_COLUMNS
+    assert EFFECT_COLUMNS[-3:] == ["trial", "sd_ratio", "informed"]  # extended at the end
     assert {"trial", "new_trial"} <= set(table["level"])
     assert (table.loc[~table["level"].isin(["trial"]), "trial"] == "all").all()
     rows, mu0, mu1, _ = _mu(post, design)

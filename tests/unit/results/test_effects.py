@@ -178,3 +178,58 @@ def test_descriptive_columns_are_integers(handmade):
     table = fit.effects()
     for col in ("n_treatment", "n_control", "events_treatment", "events_control"):
         assert pd.api.types.is_integer_dtype(table[col])
+
+
+def _po_with_common_ratio(fit, log_rr_sd, seed):
+    """Potential outcomes where every treated row has the same rate ratio per draw, so
+    every estimand's ratio is that draw's (a ratio of sums of proportional terms)."""
+    po = fit.potential_outcomes()
+    rng = np.random.default_rng(seed)
+    rr = np.exp(rng.normal(0.0, log_rr_sd, po.control.shape[0]))
+    return po.control * rr[:, None], po.control
+
+
+def _table(fit, post_sd, prior_sd, counts=None):
+    from fd_bayes.results.effects import effects_table
+
+    mu1, mu0 = _po_with_common_ratio(fit, post_sd, 1)
+    prior = _po_with_common_ratio(fit, prior_sd, 2)
+    labels = fit.potential_outcomes().rows
+    if counts is None:
+        counts = fit._row_labels(np.arange(len(fit.design.cell_idx)))
+    return effects_table(mu1, mu0, labels, counts, prior=prior)
+
+
+def test_sd_ratio_is_the_posterior_over_the_prior_spread(handmade):
+    fit, _, _ = handmade
+    table = _table(fit, post_sd=0.2, prior_sd=0.5)
+    # 800 draws: the ratio of two sample SDs within a few percent of 0.4
+    assert np.allclose(table["sd_ratio"], 0.4, atol=0.04)
+    assert table["informed"].all()
+
+
+def test_a_row_the_data_barely_moved_is_weakly_informed(handmade):
+    fit, _, _ = handmade
+    table = _table(fit, post_sd=0.45, prior_sd=0.5)
+    assert (table["sd_ratio"] > 0.8).all()
+    assert not table["informed"].any()
+    assert table["note"].str.startswith("weakly informed (").all()
+    assert table["note"].str.contains("the prior carries more of this estimate").all()
+
+
+def test_events_in_one_arm_only_are_said(handmade):
+    fit, _, _ = handmade
+    counts = fit._row_labels(np.arange(len(fit.design.cell_idx)))
+    counts.loc[counts["arm"] == "treatment", "post_count"] = 0
+    counts.loc[counts["arm"] == "control", "post_count"] = 3
+    table = _table(fit, post_sd=0.2, prior_sd=0.5, counts=counts)
+    assert table["informed"].all()  # one arm's events inform the ratio
+    assert table["note"].str.startswith("no events in the treated arm (").all()
+    assert table["note"].str.contains("rests on the prior").all()
+
+
+def test_without_prior_draws_the_ratio_is_missing_and_events_decide(handmade):
+    fit, _, _ = handmade
+    table = fit.effects()  # the hand-made fit has no prior group
+    assert table["sd_ratio"].isna().all()
+    assert table["informed"].all()

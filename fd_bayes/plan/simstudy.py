@@ -34,6 +34,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,6 +167,15 @@ def default_workers() -> int:
     return max(1, n)
 
 
+#: What a study says when its local worker processes die while starting.
+WORKERS_NEED_MAIN_GUARD = (
+    "the local worker processes stopped while starting. They are started with 'spawn', "
+    "so each imports your script again: a script that runs a study at import starts it "
+    'again in every worker. Put the code that runs it under if __name__ == "__main__": '
+    "(see docs/planning.md, 'Local processes'), or pass workers=1 to run in this process"
+)
+
+
 def run_study(
     job: Job,
     n_sims: int,
@@ -224,13 +234,20 @@ def run_study(
         results = [run_batch(job, b, seed) for b in batches]
         where = "this process"
     else:
+        if multiprocessing.parent_process() is not None:
+            # a spawned worker importing the user's script again, which starts a study at
+            # import: the worker cannot start processes of its own; say why it dies
+            raise SettingsError(WORKERS_NEED_MAIN_GUARD)
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=ctx, initializer=_single_thread_worker
-        ) as pool:
-            results = list(
-                pool.map(run_batch, [job] * len(batches), batches, [seed] * len(batches))
-            )
+        try:
+            with ProcessPoolExecutor(
+                max_workers=n_workers, mp_context=ctx, initializer=_single_thread_worker
+            ) as pool:
+                results = list(
+                    pool.map(run_batch, [job] * len(batches), batches, [seed] * len(batches))
+                )
+        except BrokenProcessPool as exc:
+            raise SettingsError(WORKERS_NEED_MAIN_GUARD) from exc
         where = f"{n_workers} local processes"
     records = sorted((r for b in results for r in b.records), key=lambda r: r["sim"])
     return StudyRun(records, list(results), where, time.perf_counter() - t0)

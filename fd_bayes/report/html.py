@@ -183,13 +183,16 @@ def findings_table(effects: pd.DataFrame, frequentist: pd.DataFrame | None = Non
             p = None
             if nb is not None and level != "harm":
                 p = nb.get((outcome, crime, band))
+            informed = is_informed(r)  # no estimate is read off a row the data barely moved
             cells.append(
                 {
-                    "change": _pct_change(r["rr_median"]),
-                    "interval": f"{_pct_change(r['rr_lower'])} to {_pct_change(r['rr_upper'])}",
-                    "p_reduction": (
-                        percent(r["p_reduction"]) if is_informed(r) else "weakly informed"
+                    "change": _pct_change(r["rr_median"]) if informed else "–",
+                    "interval": (
+                        f"{_pct_change(r['rr_lower'])} to {_pct_change(r['rr_upper'])}"
+                        if informed
+                        else "–"
                     ),
+                    "p_reduction": percent(r["p_reduction"]) if informed else "weakly informed",
                     "p_value": _p_text(p),
                     "summary": level != "crime_type",
                 }

@@ -51,13 +51,14 @@ def _effects_rows(effects: pd.DataFrame) -> list[list[str]]:
             else f"{r['offences_prevented_per_100']:.1f}"
         )
         probabilities = [percent(r[k]) for k in ("p_reduction", "p_reduction_25", "p_reduction_50")]
-        if not is_informed(r):  # no probability is read off a row the data barely informed
-            probabilities = ["weakly informed: no claim", "", ""]
+        ratio = f"{r['rr_median']:.2f} [{r['rr_lower']:.2f}, {r['rr_upper']:.2f}]"
+        if not is_informed(r):  # nothing is read off a row the data barely informed
+            ratio, probabilities = "–", ["weakly informed: no claim", "", ""]
         rows.append(
             [
                 str(r["outcome"]),
                 str(label),
-                f"{r['rr_median']:.2f} [{r['rr_lower']:.2f}, {r['rr_upper']:.2f}]",
+                ratio,
                 *probabilities,
                 prevented,
             ]

@@ -173,3 +173,24 @@ def test_pooled_md_is_the_report_function():
     with pytest.warns(DeprecationWarning, match="fd_bayes.report.trials"):
         from fd_bayes.pooling import trial_rows_markdown
     assert trial_rows_markdown is trials.trial_rows_markdown
+
+
+def test_a_trial_without_events_makes_no_claim_anywhere_in_the_report():
+    """Every follow-up count zero: the posterior still leans to a reduction (the zeros
+    pull the treated rate down through the intercept's prior), so the report must not
+    read a probability or an estimate off it."""
+    from fd_bayes.report.html import render_html
+
+    fit, _ = report_fit()
+    fit.design.post_count[:] = 0
+    fit.__dict__.pop("_potential_outcomes", None)
+    effects = fit.effects()
+    assert not effects["informed"].any()
+    md = summary_markdown(fit, effects)
+    html = render_html(fit, effects=effects)
+    for text in (md, html):
+        assert "probability that the intervention reduced" not in text
+        assert "fewer offences than the control group" not in text
+        assert "The data say too little about offending for a claim" in text
+    assert "weakly informed: no claim" in md
+    assert "Read together" not in md  # no informed crime type: no joint statement

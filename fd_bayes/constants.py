@@ -28,6 +28,11 @@ DIVERGENCES_MAX: int = 0
 #: for it (see docs/effects.md, "How much the data informed each estimate").
 WEAK_INFORMATION_SD_RATIO: float = 2**-0.5
 
+#: The report says so next to a crime type whose partially pooled rate ratio lies this
+#: factor or more from its estimate on its own (the NB GLM of that crime type alone),
+#: towards the other crime types.
+SHRINKAGE_NOTE_FACTOR: float = 1.25
+
 #: Exported tables suppress counts from cells with fewer people than this.
 DISCLOSURE_THRESHOLD: int = 5
 

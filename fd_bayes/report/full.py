@@ -19,7 +19,7 @@ from fd_bayes.plots import forest_plot, headline_draws, render_figure, trace_ran
 from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
 from fd_bayes.report.html import density_figure, write_html
 from fd_bayes.report.markdown import write_report
-from fd_bayes.report.side_by_side import side_by_side
+from fd_bayes.report.side_by_side import side_by_side, with_shrinkage_notes
 
 #: Formats :func:`report` knows, in the order they are written.
 FORMATS = ("html", "md", "csv", "xlsx", "json")
@@ -114,6 +114,8 @@ def report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects(prob=prob)
+    if frequentist is not None:  # crime types that partial pooling moved say so
+        effects = with_shrinkage_notes(effects, frequentist)
     paths: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {"effects": effects}
     if frequentist is not None:

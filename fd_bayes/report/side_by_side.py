@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fd_bayes import frequentist as freq_module
+from fd_bayes.constants import SHRINKAGE_NOTE_FACTOR
 from fd_bayes.data import Trial
 
 #: Frequentist methods whose p-values are shown beside the NB GLM (measure in brackets).
@@ -60,3 +62,40 @@ def side_by_side(fit, frequentist, effects: pd.DataFrame | None = None) -> pd.Da
         part = part[[*KEYS, "p_value"]].rename(columns={"p_value": f"p_{method}"})
         out = out.merge(part, on=KEYS, how="left")
     return out.reset_index(drop=True)
+
+
+def with_shrinkage_notes(effects: pd.DataFrame, frequentist: pd.DataFrame) -> pd.DataFrame:
+    """``effects`` with a note on each crime-type row that partial pooling moved.
+
+    A crime type's *unpooled* estimate is the NB GLM rate ratio of that crime type alone
+    (the frequentist table's ``negbin_glm`` row, all age bands). Where the posterior
+    median lies at least :data:`~fd_bayes.constants.SHRINKAGE_NOTE_FACTOR` from it and on
+    the side of the outcome's overall rate ratio (pooling pulled it towards the other
+    crime types), the row's ``note`` says so, with both numbers. Rows the data barely
+    informed, and rows without a GLM estimate, are left as they are.
+    """
+    nb = frequentist[
+        (frequentist["method"] == "negbin_glm")
+        & (frequentist["measure"] == "rate_ratio")
+        & (frequentist["age_band"] == "all")
+    ].set_index(["outcome", "crime_type"])["estimate"]
+    out = effects.copy()
+    overall = out[(out["level"] == "overall") & (out["trial"] == "all")].set_index("outcome")
+    limit = np.log(SHRINKAGE_NOTE_FACTOR)
+    for i in np.flatnonzero(((out["level"] == "crime_type") & (out["trial"] == "all")).to_numpy()):
+        row = out.iloc[i]
+        alone = nb.get((row["outcome"], row["crime_type"]))
+        if alone is None or not np.isfinite(alone) or alone <= 0 or not bool(row["informed"]):
+            continue
+        pooled, centre = np.log(row["rr_median"]), np.log(overall.loc[row["outcome"], "rr_median"])
+        moved = pooled - np.log(alone)
+        towards = np.sign(moved) == np.sign(centre - np.log(alone))
+        if abs(moved) >= limit and towards:
+            text = (
+                f"partial pooling moved this estimate towards the other crime types: on its "
+                f"own (NB GLM of this crime type alone) the rate ratio is {alone:.2f}, pooled "
+                f"{row['rr_median']:.2f}"
+            )
+            note = str(row["note"]) if isinstance(row["note"], str) else ""
+            out.iloc[i, out.columns.get_loc("note")] = f"{note}; {text}" if note else text
+    return out

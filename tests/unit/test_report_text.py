@@ -194,3 +194,44 @@ def test_a_trial_without_events_makes_no_claim_anywhere_in_the_report():
         assert "The data say too little about offending for a claim" in text
     assert "weakly informed: no claim" in md
     assert "Read together" not in md  # no informed crime type: no joint statement
+
+
+def test_shrinkage_is_said_where_pooling_moved_a_crime_type_towards_the_others():
+    from fd_bayes.report.side_by_side import with_shrinkage_notes
+
+    base = {"outcome": "offending", "age_band": "all", "trial": "all", "informed": True}
+    effects = pd.DataFrame(
+        [
+            {**base, "level": "overall", "crime_type": "all", "rr_median": 0.6, "note": ""},
+            # moved from 0.30 towards 0.6 by a factor 2: said
+            {**base, "level": "crime_type", "crime_type": "knife", "rr_median": 0.6, "note": ""},
+            # moved by a factor 1.1 only: not said
+            {**base, "level": "crime_type", "crime_type": "drugs", "rr_median": 0.55, "note": ""},
+            # moved away from the others: not shrinkage
+            {**base, "level": "crime_type", "crime_type": "robbery", "rr_median": 0.4, "note": ""},
+            # weakly informed: its own note stands alone
+            {
+                **base,
+                "level": "crime_type",
+                "crime_type": "sexual",
+                "rr_median": 0.6,
+                "note": "weakly informed",
+                "informed": False,
+            },
+        ]
+    )
+    nb = pd.DataFrame(
+        {
+            "method": "negbin_glm",
+            "measure": "rate_ratio",
+            "outcome": "offending",
+            "age_band": "all",
+            "crime_type": ["knife", "drugs", "robbery", "sexual"],
+            "estimate": [0.30, 0.50, 0.55, 0.2],
+        }
+    )
+    notes = with_shrinkage_notes(effects, nb).set_index("crime_type")["note"]
+    assert notes["knife"].startswith("partial pooling moved this estimate towards")
+    assert "is 0.30, pooled 0.60" in notes["knife"]
+    assert notes["drugs"] == "" and notes["robbery"] == ""
+    assert notes["sexual"] == "weakly informed"

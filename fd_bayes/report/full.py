@@ -20,6 +20,7 @@ from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
 from fd_bayes.report.html import density_figure, write_html
 from fd_bayes.report.markdown import write_report
 from fd_bayes.report.side_by_side import side_by_side, with_shrinkage_notes
+from fd_bayes.results.claims import assess
 
 #: Formats :func:`report` knows, in the order they are written.
 FORMATS = ("html", "md", "csv", "xlsx", "json")
@@ -75,6 +76,7 @@ def report(
     frequentist: pd.DataFrame | None = None,
     prob: float = HDI_PROB,
     threshold: int = DISCLOSURE_THRESHOLD,
+    claims=None,
 ) -> dict[str, Path]:
     """Write the report of ``fit`` into ``out_dir`` in the chosen formats.
 
@@ -96,6 +98,11 @@ def report(
         Credible-interval probability (default 0.95).
     threshold : int
         Disclosure threshold: counts from fewer people per arm are suppressed.
+    claims : str, Path or fd_bayes.results.claims.Claims, optional
+        Claims stated before the data (a TOML file, see :mod:`fd_bayes.results.claims`):
+        the HTML and Markdown reports lead with them, each met or not met, mark the rest
+        as exploratory and record the file's SHA-256; ``claims.csv`` and a ``claims``
+        sheet of the workbook list them.
 
     Returns
     -------
@@ -116,8 +123,11 @@ def report(
     effects = fit.effects(prob=prob)
     if frequentist is not None:  # crime types that partial pooling moved say so
         effects = with_shrinkage_notes(effects, frequentist)
+    assessed = None if claims is None else assess(fit, claims, effects)
     paths: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {"effects": effects}
+    if assessed is not None:
+        tables["claims"] = assessed.table
     if frequentist is not None:
         tables["frequentist"] = frequentist
         tables["side_by_side"] = side_by_side(fit, frequentist, effects)
@@ -127,7 +137,9 @@ def report(
         rendered = render_figures(fit, effects, prob, frequentist)
     if "md" in formats or "csv" in formats:
         forest = rendered["forest"]["png"] if "md" in formats else None
-        written = write_report(fit, out, prob=prob, effects=effects, forest_png=forest)
+        written = write_report(
+            fit, out, prob=prob, effects=effects, forest_png=forest, claims=assessed
+        )
         if "md" not in formats:
             for name in FORMAT_FILES["md"]:
                 if name in written:
@@ -151,6 +163,7 @@ def report(
             prob=prob,
             threshold=threshold,
             rendered={name: f["png"] for name, f in rendered.items()},
+            claims=assessed,
         )
     if "xlsx" in formats:
         info = fit.info
@@ -163,6 +176,9 @@ def report(
             ("credible interval", f"{100 * prob:.0f}% highest-density"),
             ("disclosure threshold", f"counts from fewer than {threshold} people are blank"),
         ]
+        if assessed is not None:
+            about.append(("pre-registered claims", f"{assessed.claims.source}"))
+            about.append(("claims file SHA-256", assessed.claims.sha256))
         paths["findings.xlsx"] = write_xlsx(tables, out / "findings.xlsx", threshold, about)
     if "json" in formats:
         paths["results.json"] = write_results_json(

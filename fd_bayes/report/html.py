@@ -345,7 +345,7 @@ def _diagnostics_rows(fit) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def _provenance_rows(fit) -> list[tuple[str, str]]:
+def _provenance_rows(fit, claims=None) -> list[tuple[str, str]]:
     import platform
 
     info = fit.info
@@ -365,6 +365,10 @@ def _provenance_rows(fit) -> list[tuple[str, str]]:
         ("target acceptance", str(info.get("target_accept", "–"))),
         ("seed", str(info.get("seed", "–"))),
     ]
+    if claims is not None:
+        rows.append(
+            ("pre-registered claims", f"{claims.claims.source} (SHA-256 {claims.claims.sha256})")
+        )
     if "rounds" in info:
         adapt = "adaptive" if int(info.get("adapt", 1)) else "single run (adapt off)"
         rows.append(("sampling rounds", f"{info['rounds']} ({adapt})"))
@@ -388,6 +392,7 @@ def render_html(
     threshold: int = DISCLOSURE_THRESHOLD,
     densities: bool = True,
     rendered: Mapping[str, bytes] | None = None,
+    claims=None,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -410,6 +415,9 @@ def render_html(
         ``posterior_predictive_check``, ``prior_predictive_check``, ``trace_rank``: see
         :func:`fd_bayes.report.full.render_figures`); they are embedded as they are
         instead of being drawn again.
+    claims : fd_bayes.results.claims.Assessed, optional
+        Pre-registered claims assessed against the fit: the page leads with them, the
+        key findings are marked exploratory, and the provenance records the file's hash.
 
     Returns
     -------
@@ -509,7 +517,8 @@ def render_html(
         appendix=appendix,
         rhat_max=RHAT_MAX,
         ess_min=f"{ESS_MIN:.0f}",
-        provenance=_provenance_rows(fit),
+        provenance=_provenance_rows(fit, claims),
+        claims=[] if claims is None else claims.table.to_dict("records"),
         checklist=checklist(fit, frequentist is not None),
     )
 

@@ -20,6 +20,7 @@ def write_report(
     sensitivity=None,
     effects=None,
     forest_png: bytes | None = None,
+    claims=None,
 ) -> dict:
     """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
 
@@ -27,6 +28,8 @@ def write_report(
     trial, adds a section on prior sensitivity to ``summary.md``. ``effects`` (the fit's
     effects table, when the caller has it) and ``forest_png`` (the forest plot already
     rendered, see :func:`fd_bayes.report.full.render_figures`) save computing them again.
+    ``claims`` (:class:`fd_bayes.results.claims.Assessed`) puts the pre-registered claims
+    first and marks the key findings exploratory.
 
     Returns a dict of output name -> path.
     """
@@ -37,7 +40,8 @@ def write_report(
     paths = {name: out / name for name in OUTPUT_FILES}
     disclosed(effects).to_csv(paths["effects.csv"], index=False)
     paths["summary.md"].write_text(
-        summary_markdown(fit, effects, prob, sensitivity=sensitivity), encoding="utf-8"
+        summary_markdown(fit, effects, prob, sensitivity=sensitivity, claims=claims),
+        encoding="utf-8",
     )
     if forest_png is None:
         forest_plot(effects, paths["forest.png"], prob=prob)

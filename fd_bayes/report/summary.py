@@ -166,7 +166,24 @@ def _joint_section(fit) -> list[str]:
     return [*out, ""]
 
 
-def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None) -> str:
+def _claims_section(claims) -> list[str]:
+    """The pre-registered claims, each met or not (first in the summary)."""
+    if claims is None:
+        return []
+    return [
+        "## Pre-registered claims",
+        "",
+        f"Stated before the data were seen, in `{claims.claims.source}` (SHA-256 "
+        f"`{claims.claims.sha256}`). Everything after this section is exploratory.",
+        "",
+        *[f"- {statement}." for statement in claims.table["statement"]],
+        "",
+    ]
+
+
+def summary_markdown(
+    fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None, claims=None
+) -> str:
     """Render the summary as Markdown text.
 
     With ``sensitivity`` (a :class:`~fd_bayes.results.sensitivity.Sensitivity` of the same
@@ -193,7 +210,8 @@ def summary_markdown(fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensiti
             "",
         ]
     lines += [
-        "## Key findings",
+        *_claims_section(claims),
+        "## Key findings" + (" (exploratory)" if claims is not None else ""),
         "",
         f"Rate ratios compare the treated cohort's expected counts with what the same young "
         f"people would be expected to have without the intervention (g-computation from the "

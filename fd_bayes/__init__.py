@@ -41,6 +41,7 @@ from fd_bayes.inference import SamplerSettings
 from fd_bayes.modelling import ModelSpec, available_models, load_spec, priors
 from fd_bayes.plan import simstudy
 from fd_bayes.plan.calibrate import calibrate
+from fd_bayes.plan.claims import claims
 from fd_bayes.report import report, side_by_side
 from fd_bayes.results import (
     Fit,
@@ -89,6 +90,7 @@ __all__ = [
     "balance",
     "calibrate",
     "checking",
+    "claims",
     "cohort",
     "compare",
     "example_trial",

@@ -401,3 +401,39 @@ def trace_rank_plot(draws: dict, path: str | Path | Sequence[str | Path] | None 
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def claims_study_plot(table: pd.DataFrame, threshold: float = 0.95):
+    """How often each claim appeared in a claims study (:mod:`fd_bayes.plan.claims`): per
+    row of the table, the rate with no effect (grey) and with the estimated effects
+    (blue), each with +-2 Monte Carlo errors; family-wise rows last, in bold."""
+    rows = table.reset_index(drop=True)
+    labels = [
+        str(r.outcome)
+        if r.estimand == "family"
+        else f"{r.crime_type} {r.outcome}"
+        if r.estimand == "crime_type"
+        else f"overall {r.outcome}"
+        for r in rows.itertuples()
+    ]
+    y = np.arange(len(rows))[::-1]
+    fig, ax = subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    for col, colour, name in (
+        ("claim_rate_no_effect", "#7f8c8d", "no effect"),
+        ("claim_rate_estimated_effect", "#2e86c1", "estimated effects"),
+    ):
+        rate, se = rows[col].to_numpy(float), rows[f"{col}_mc_se"].to_numpy(float)
+        # +-2 Monte Carlo errors, kept inside [0, 1]
+        err = np.vstack([np.minimum(2 * se, rate), np.minimum(2 * se, 1 - rate)])
+        ax.errorbar(rate, y, xerr=err, fmt="o", color=colour, ms=4, lw=1, capsize=2, label=name)
+    ax.axvline(0.05, color="#c0392b", ls=":", lw=1)
+    ax.set_yticks(y, labels, fontsize=8)
+    for tick, r in zip(ax.get_yticklabels(), rows.itertuples(), strict=True):
+        if r.estimand == "family":
+            tick.set_fontweight("bold")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(f"share of simulated trials with P(reduction) > {threshold:.2f}", fontsize=9)
+    ax.legend(fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig

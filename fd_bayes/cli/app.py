@@ -12,7 +12,7 @@ import typer
 from fd_bayes.cli.cache import cache_app
 from fd_bayes.cli.common import err_console
 from fd_bayes.cli.fitting import compare_command, demo, fit_command, models, report_command
-from fd_bayes.cli.planning import plan_command
+from fd_bayes.cli.planning import claims_command, plan_command
 from fd_bayes.cli.pooling import pool
 from fd_bayes.cli.records import cohort, counts, randomise_command
 from fd_bayes.errors import DataError, FdBayesError
@@ -33,6 +33,7 @@ app.command("randomise")(randomise_command)
 app.command()(counts)
 app.command()(pool)
 app.command("plan")(plan_command)
+app.command("claims")(claims_command)
 app.add_typer(cache_app, name="cache")
 
 

@@ -164,3 +164,58 @@ def plan_command(
     out_console.print(f"Wrote {', '.join(str(p) for p in paths)}", highlight=False)
     if client is not None:
         client.close()
+
+
+def claims_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder holding fit.nc (from `demo` or `fit`).", metavar="DIR")
+    ],
+    sims: Annotated[int, typer.Option(min=1, help="Simulated trials per scenario.")] = 200,
+    prob: Annotated[float, typer.Option(help="The claim: P(reduction) above this.")] = 0.95,
+    draws: Annotated[int, typer.Option(min=1, help="Draws per chain of each fit.")] = 400,
+    tune: Annotated[int, typer.Option(min=0, help="Warm-up per chain of each fit.")] = 300,
+    chains: Annotated[int, typer.Option(min=1, help="Chains of each fit.")] = 2,
+    seed: Annotated[int | None, typer.Option(help="Study seed.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:8786) to run on a cluster."),
+    ] = None,
+    force: Force = False,
+) -> None:
+    """How often would the report's claims appear by chance? Simulate this design."""
+    import fd_bayes as fdb
+    from fd_bayes.plan.claims import STUDY_FILES, claims
+
+    if not (folder / FIT_FILE).exists():
+        raise UsageProblem(f"{folder} holds no {FIT_FILE}; run `fd-bayes fit` or `demo` first")
+    check_out_folder(folder, STUDY_FILES, force)
+    fit = fdb.load(folder / FIT_FILE)
+    settings = sampler_settings(draws, tune, chains)
+    client = None
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+    out_console.print(
+        f"Simulating {sims} trials of this design with no effect and {sims} with the "
+        f"estimated effects; each refitted with {fit.spec.name} ({settings.chains} chains x "
+        f"{settings.draws} draws after {settings.tune} warm-up) ...",
+        highlight=False,
+    )
+    study = claims(
+        fit, sims, seed, threshold=prob, client=client, workers=workers, settings=settings
+    )
+    paths = study.write(folder)
+    for line in study.sentences():
+        out_console.print(f"- {line}", highlight=False)
+    out_console.print(
+        f"Wrote {', '.join(str(p) for p in paths.values())} ({study.seconds:.0f} s, "
+        f"{study.where}). Re-render the report to add the section: "
+        f"fd-bayes report {folder} --force",
+        highlight=False,
+    )
+    if client is not None:
+        client.close()

@@ -47,6 +47,7 @@ from fd_bayes.errors import SettingsError  # noqa: F401
 from fd_bayes.inference import idata as infd  # noqa: F401
 from fd_bayes.modelling import SEP, excess_counts, expected_counts  # noqa: F401
 from fd_bayes.plan import calibrate, simstudy
+from fd_bayes.plan.claims import ClaimsStudy, claims
 from fd_bayes.plan.decision import ALL, ALPHA, Decision, Estimand
 from fd_bayes.plan.design import PlanDesign, parse_sizes
 from fd_bayes.plan.effect import EffectDistribution, effect_from
@@ -69,6 +70,7 @@ __all__ = [
     "PLAN_TUNE",
     "Assurance",
     "AssuranceJob",
+    "ClaimsStudy",
     "Decision",
     "EffectDistribution",
     "Estimand",
@@ -78,6 +80,7 @@ __all__ = [
     "SimulatedTruth",
     "assurance",
     "calibrate",
+    "claims",
     "design_from",
     "diagnostic_tallies",
     "effect_from",

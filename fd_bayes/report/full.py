@@ -15,7 +15,14 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, HDI_PROB
 from fd_bayes.errors import SettingsError
-from fd_bayes.plots import forest_plot, headline_draws, render_figure, trace_rank_plot
+from fd_bayes.plan.claims import read_study
+from fd_bayes.plots import (
+    claims_study_plot,
+    forest_plot,
+    headline_draws,
+    render_figure,
+    trace_rank_plot,
+)
 from fd_bayes.report.exports import disclosed, write_results_json, write_xlsx
 from fd_bayes.report.html import density_figure, write_html
 from fd_bayes.report.markdown import write_report
@@ -35,7 +42,11 @@ FORMAT_FILES = {
 
 
 def render_figures(
-    fit, effects: pd.DataFrame, prob: float, frequentist: pd.DataFrame | None = None
+    fit,
+    effects: pd.DataFrame,
+    prob: float,
+    frequentist: pd.DataFrame | None = None,
+    study: tuple[pd.DataFrame, dict] | None = None,
 ) -> dict[str, dict[str, bytes]]:
     """Every figure of the report, drawn once: name -> {"png": bytes, "svg": bytes}.
 
@@ -55,6 +66,8 @@ def render_figures(
     draws = headline_draws(fit.idata.posterior)
     if draws:
         figures["trace_rank"] = lambda: trace_rank_plot(draws)
+    if study is not None:  # a claims study (fd-bayes claims DIR) written into the folder
+        figures["claims_study"] = lambda: claims_study_plot(study[0], study[1]["threshold"])
     return {name: render_figure(make()) for name, make in figures.items()}
 
 
@@ -132,13 +145,14 @@ def report(
         tables["frequentist"] = frequentist
         tables["side_by_side"] = side_by_side(fit, frequentist, effects)
 
+    study = read_study(out)
     rendered = {}
     if "md" in formats or "html" in formats:
-        rendered = render_figures(fit, effects, prob, frequentist)
+        rendered = render_figures(fit, effects, prob, frequentist, study)
     if "md" in formats or "csv" in formats:
         forest = rendered["forest"]["png"] if "md" in formats else None
         written = write_report(
-            fit, out, prob=prob, effects=effects, forest_png=forest, claims=assessed
+            fit, out, prob=prob, effects=effects, forest_png=forest, claims=assessed, study=study
         )
         if "md" not in formats:
             for name in FORMAT_FILES["md"]:
@@ -164,6 +178,7 @@ def report(
             threshold=threshold,
             rendered={name: f["png"] for name, f in rendered.items()},
             claims=assessed,
+            study=study,
         )
     if "xlsx" in formats:
         info = fit.info

@@ -25,7 +25,15 @@ from fd_bayes.constants import (
 )
 from fd_bayes.inference.idata import array_diagnostics
 from fd_bayes.modelling import by_chain
-from fd_bayes.plots import forest_plot, headline_draws, render_figure, subplots, trace_rank_plot
+from fd_bayes.plan.claims import study_sentences
+from fd_bayes.plots import (
+    claims_study_plot,
+    forest_plot,
+    headline_draws,
+    render_figure,
+    subplots,
+    trace_rank_plot,
+)
 from fd_bayes.report.exports import disclosed
 from fd_bayes.report.sentences import (
     finding_sentence,
@@ -134,6 +142,18 @@ def key_findings(effects: pd.DataFrame, prob: float = HDI_PROB) -> list[dict]:
                 items += [_finding_item(r, prob) for _, r in site.iterrows()]
         out.append({"outcome": str(outcome).capitalize(), "items": items})
     return out
+
+
+def _study_context(study, rendered) -> dict | None:
+    if study is None:
+        return None
+    table, meta = study
+    return {
+        "n_sims": int(meta["n_sims"]),
+        "seed": meta["seed"],
+        "sentences": study_sentences(table, int(meta["n_sims"]), meta["threshold"]),
+        "uri": _uri(rendered, "claims_study", lambda: claims_study_plot(table, meta["threshold"])),
+    }
 
 
 def joint_items(fit) -> list[dict]:
@@ -393,6 +413,7 @@ def render_html(
     densities: bool = True,
     rendered: Mapping[str, bytes] | None = None,
     claims=None,
+    study=None,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -418,6 +439,9 @@ def render_html(
     claims : fd_bayes.results.claims.Assessed, optional
         Pre-registered claims assessed against the fit: the page leads with them, the
         key findings are marked exploratory, and the provenance records the file's hash.
+    study : (DataFrame, dict), optional
+        A claims study of this design (:func:`fd_bayes.plan.claims.read_study`): adds the
+        section on how often claims like these appear by chance, with its figure.
 
     Returns
     -------
@@ -501,6 +525,7 @@ def render_html(
         findings=key_findings(effects, prob),
         table=findings_table(effects, frequentist),
         joint=joint_items(fit),
+        study=_study_context(study, rendered),
         pooled=trial_table(effects, prob),
         significance=[(mark, f"p < {bound:g}") for bound, mark in SIGNIFICANCE][::-1],
         verbal_scale=verbal_scale_rows(),

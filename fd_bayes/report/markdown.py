@@ -21,6 +21,7 @@ def write_report(
     effects=None,
     forest_png: bytes | None = None,
     claims=None,
+    study=None,
 ) -> dict:
     """Write ``effects.csv``, ``summary.md`` and ``forest.png`` for ``fit`` into ``out_dir``.
 
@@ -29,7 +30,9 @@ def write_report(
     effects table, when the caller has it) and ``forest_png`` (the forest plot already
     rendered, see :func:`fd_bayes.report.full.render_figures`) save computing them again.
     ``claims`` (:class:`fd_bayes.results.claims.Assessed`) puts the pre-registered claims
-    first and marks the key findings exploratory.
+    first and marks the key findings exploratory; ``study`` (a claims study's table and
+    settings, :func:`fd_bayes.plan.claims.read_study`) adds how often claims like the
+    report's appear by chance.
 
     Returns a dict of output name -> path.
     """
@@ -40,7 +43,7 @@ def write_report(
     paths = {name: out / name for name in OUTPUT_FILES}
     disclosed(effects).to_csv(paths["effects.csv"], index=False)
     paths["summary.md"].write_text(
-        summary_markdown(fit, effects, prob, sensitivity=sensitivity, claims=claims),
+        summary_markdown(fit, effects, prob, sensitivity=sensitivity, claims=claims, study=study),
         encoding="utf-8",
     )
     if forest_png is None:

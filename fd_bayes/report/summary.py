@@ -6,6 +6,7 @@ import pandas as pd
 
 from fd_bayes.constants import DISCLOSURE_THRESHOLD, ESS_MIN, HDI_PROB, RHAT_MAX
 from fd_bayes.errors import SettingsError
+from fd_bayes.plan.claims import study_sentences
 from fd_bayes.report.sentences import effect_sentence, is_informed, joint_paragraph, percent
 from fd_bayes.report.trials import trial_rows_markdown
 from fd_bayes.results.sensitivity import STATS, p_text, summary_lines, wide_table
@@ -181,8 +182,32 @@ def _claims_section(claims) -> list[str]:
     ]
 
 
+def _study_section(study) -> list[str]:
+    """How often claims like these appear by chance (a claims study of this design)."""
+    if study is None:
+        return []
+    table, meta = study
+    return [
+        "## How often would claims like these appear by chance?",
+        "",
+        f"Trials of this design were simulated {meta['n_sims']} times with no effect and "
+        f"{meta['n_sims']} times with the estimated effects, and each was refitted with the "
+        f"same model (`fd-bayes claims`, seed {meta['seed']}; `claims_study.csv`).",
+        "",
+        *[f"- {s}" for s in study_sentences(table, int(meta["n_sims"]), meta["threshold"])],
+        "",
+        "![How often each claim appeared in the simulated trials](claims_study.png)",
+        "",
+    ]
+
+
 def summary_markdown(
-    fit, effects: pd.DataFrame, prob: float = HDI_PROB, sensitivity=None, claims=None
+    fit,
+    effects: pd.DataFrame,
+    prob: float = HDI_PROB,
+    sensitivity=None,
+    claims=None,
+    study=None,
 ) -> str:
     """Render the summary as Markdown text.
 
@@ -237,6 +262,7 @@ def summary_markdown(
         f"cells with fewer than {DISCLOSURE_THRESHOLD} people in an arm are suppressed there.",
         "",
         *_joint_section(fit),
+        *_study_section(study),
         *_pooled_section(effects, prob),
         "## Diagnostics",
         "",

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from fd_bayes.constants import DIVERGENCES_MAX, ESS_MIN, RHAT_MAX
+from fd_bayes.errors import FdBayesError
 from fd_bayes.inference import convergence
 
 InferenceData = az.InferenceData
@@ -52,12 +53,19 @@ def diagnostics(idata: az.InferenceData, variables: bool = False) -> dict:
         else np.zeros((chains, draws, 0))
     )
     rhat, ess_bulk, ess_tail = (np.atleast_1d(v) for v in convergence.summary(x))
-    div = idata.sample_stats["diverging"] if "diverging" in idata.sample_stats else None
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    if "diverging" not in stats:
+        # a sampler that names it otherwise must not read as "0 divergences"
+        raise FdBayesError(
+            "the sampler's output records no divergent transitions (no "
+            "sample_stats['diverging']), so this fit's diagnostics cannot be checked"
+        )
+    div = stats["diverging"]
     out = {
         "max_rhat": _extreme(rhat, np.nanmax),
         "min_ess_bulk": _extreme(ess_bulk, np.nanmin),
         "min_ess_tail": _extreme(ess_tail, np.nanmin),
-        "divergences": int(div.sum()) if div is not None else 0,
+        "divergences": int(div.sum()),
         "chains": chains,
         "draws": draws,
     }

@@ -152,6 +152,23 @@ def test_simulate_is_deterministic_and_has_the_stated_rates():
     assert ctrl["post_count"].mean() == pytest.approx(0.5, rel=0.05)
 
 
+def test_the_effect_lowers_the_treated_arms_rate_not_the_controls():
+    """Catches a rate ratio applied to the wrong arm (or inverted): with RR 0.4 the
+    treated mean count is 0.4 x the stated rate and the control mean the rate itself."""
+    big = plan.PlanDesign.stated(
+        {"all": 20000},
+        {"all": 20000},
+        {"knife": 0.5},
+        person_sd=0.0,
+        baseline_slope=0.0,
+        custody_share=0.0,
+    )
+    trial, _ = plan.simulate(big, 0.4, 2)
+    means = trial.data.groupby("arm")["post_count"].mean()
+    assert means["control"] == pytest.approx(0.5, rel=0.04)
+    assert means["treatment"] == pytest.approx(0.2, rel=0.06)
+
+
 def test_truth_of_aggregated_estimands_weights_by_expected_counts():
     d = tiny_design()
     _, truth = plan.simulate(d, {"knife": 0.5}, 3)

@@ -233,3 +233,15 @@ def test_without_prior_draws_the_ratio_is_missing_and_events_decide(handmade):
     table = fit.effects()  # the hand-made fit has no prior group
     assert table["sd_ratio"].isna().all()
     assert table["informed"].all()
+
+
+def test_a_sampler_output_without_divergences_is_not_read_as_none(handmade):
+    """Catches diagnostics that report 0 divergences because the field is missing."""
+    from fd_bayes.errors import FdBayesError
+    from fd_bayes.inference import idata as infd
+
+    fit, _, _ = handmade
+    stats = fit.idata.sample_stats
+    fit.idata.sample_stats = stats.rename({"diverging": "divergent"})
+    with pytest.raises(FdBayesError, match="no divergent transitions"):
+        infd.diagnostics(fit.idata)
